@@ -1,0 +1,51 @@
+# Two commands matter: `make run` and `make test`. Both create .venv and install the
+# pinned requirements the first time, and again only when a requirements file changes.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 5000
+HOST ?= 127.0.0.1
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format bench bench-quick openapi erd install clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "MediTrack needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+run: install
+	$(BIN)/flask db upgrade
+	@if [ "$${MEDITRACK_DEMO:-1}" != "0" ]; then $(BIN)/flask seed-demo --if-empty; \
+	else echo "Demo data skipped (MEDITRACK_DEMO=0). Create an admin: .venv/bin/flask create-admin --email you@example.org --name 'Your Name'"; fi
+	@echo ""
+	@echo "  MediTrack API    http://$(HOST):$(PORT)/"
+	@echo "  Interactive docs http://$(HOST):$(PORT)/docs"
+	@echo "  OpenAPI spec     http://$(HOST):$(PORT)/openapi.json"
+	@echo ""
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 8 --access-logfile - wsgi:app
+
+test: install
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+openapi: install
+	$(BIN)/python scripts/export_openapi.py > docs/openapi.json
+
+erd: install
+	$(BIN)/python scripts/erd.py --write DATABASE.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

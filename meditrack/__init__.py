@@ -1,0 +1,130 @@
+"""MediTrack: a hospital backend. `create_app` builds the Flask application."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from meditrack import config as settings
+from meditrack.core.db import render_item
+from meditrack.extensions import api, db, jwt, limiter, ma, migrate
+
+API_TITLE = "MediTrack API"
+API_VERSION = "1.0.0"
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class MediTrack(Flask):
+    def dispatch_request(self):
+        """One transaction per request: a view that returns commits, one that raises does not."""
+        response = super().dispatch_request()
+        db.session.commit()
+        return response
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = MediTrack(__name__, static_folder=None)
+    app.config.update(settings.load(Path(app.instance_path)))
+    app.config.update(_api_settings())
+    if test_config:
+        app.config.update(test_config)
+        app.config["HOSPITAL_TZ"] = settings.hospital_timezone(app.config["MEDITRACK_TIMEZONE"])
+    app.url_map.strict_slashes = False
+    app.json.sort_keys = False
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+
+    _bind_extensions(app)
+    _register_blueprints(app)
+    _register_hooks(app)
+
+    from meditrack import cli
+
+    cli.register(app)
+    return app
+
+
+def _api_settings() -> dict:
+    return {
+        "API_TITLE": API_TITLE,
+        "API_VERSION": API_VERSION,
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "API_SPEC_OPTIONS": {
+            "info": {
+                "description": "Patients, doctors, departments, appointments, records and "
+                "reports for a hospital. Sign in with POST /auth/login and send the access "
+                "token as `Authorization: Bearer <token>`.",
+                "license": {"name": "MIT"},
+            },
+            "security": [{"bearerAuth": []}],
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                }
+            },
+        },
+        "JWT_ALGORITHM": "HS256",
+        "JWT_DECODE_ALGORITHMS": ["HS256"],
+        "JWT_TOKEN_LOCATION": ["headers"],
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_HEADERS_ENABLED": False,
+    }
+
+
+def _bind_extensions(app: Flask) -> None:
+    # Models must be imported before the mappers are configured.
+    from meditrack import models  # noqa: F401
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(Path(__file__).parent.parent / "migrations"),
+        render_as_batch=True,
+        render_item=render_item,
+    )
+    ma.init_app(app)
+    jwt.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from meditrack import docs, health
+    from meditrack.auth.views import blp as auth_blp
+    from meditrack.departments.views import blp as departments_blp
+    from meditrack.doctors.views import blp as doctors_blp
+    from meditrack.patients.views import blp as patients_blp
+    from meditrack.users.views import blp as users_blp
+
+    for blueprint in (health.blp, auth_blp, users_blp, departments_blp, doctors_blp, patients_blp):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(docs.bp)
+
+
+def _register_hooks(app: Flask) -> None:
+    from meditrack.auth import tokens
+    from meditrack.core import errors, http, security
+
+    errors.register(app)
+    tokens.register(app)
+    http.register(app)
+    security.register(app)
+    http.register_body_check(app)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """SQLite: enforce foreign keys, let readers and a writer work side by side."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()

@@ -1,0 +1,87 @@
+"""Registration, sign-in, token rotation, sign-out and password changes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import current_app
+from sqlalchemy import update
+
+from meditrack.auth import throttle, tokens
+from meditrack.auth.models import AuthSession
+from meditrack.auth.passwords import hash_password, needs_rehash, verify_password
+from meditrack.auth.schemas import password_problem
+from meditrack.core.db import utcnow
+from meditrack.core.errors import Duplicate, FieldError, Forbidden, Unauthorized
+from meditrack.extensions import db
+from meditrack.permissions import Actor
+from meditrack.users import service as users_service
+from meditrack.users.models import Role, User
+
+WRONG_CREDENTIALS = "The email or password is wrong."
+
+
+def create_user(*, name: str, email: str, password: str, role: Role) -> User:
+    if users_service.find_by_email(email) is not None:
+        raise Duplicate("An account with this email already exists.")
+    user = User(name=name, email=email, role=role, password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def register(*, actor: Actor | None, data: Mapping) -> tuple[User, dict]:
+    """Anyone may register as a patient; every other role needs an admin."""
+    role = Role(data["role"])
+    if role != Role.PATIENT and (actor is None or actor.role != Role.ADMIN):
+        raise Forbidden("Only an admin can create staff accounts.")
+    user = create_user(name=data["name"], email=data["email"], password=data["password"], role=role)
+    return user, tokens.issue(user)
+
+
+def login(*, email: str, password: str, ip: str) -> tuple[User, dict]:
+    throttle.check(email, ip)
+    user = users_service.find_by_email(email)
+    if not verify_password(user.password_hash if user else None, password):
+        throttle.record_failure(email, ip)
+        raise Unauthorized(WRONG_CREDENTIALS)
+    if not user.is_active:
+        raise Unauthorized(WRONG_CREDENTIALS)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user, tokens.issue(user)
+
+
+def access_token_seconds() -> int:
+    return int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds())
+
+
+def refresh(*, actor: Actor, user: User) -> dict:
+    """Rotate: the used refresh token stops working, a new pair is issued."""
+    session = db.session.get(AuthSession, actor.session_id)
+    return tokens.issue(user, session)
+
+
+def logout(*, actor: Actor) -> None:
+    db.session.execute(
+        update(AuthSession).where(AuthSession.id == actor.session_id).values(revoked_at=utcnow())
+    )
+
+
+def change_password(*, actor: Actor, user: User, current: str, new: str) -> None:
+    """A new password revokes every other login of the user."""
+    if not verify_password(user.password_hash, current):
+        raise FieldError("current_password", "The current password is wrong.")
+    message = password_problem(new, email=user.email, name=user.name)
+    if message:
+        raise FieldError("new_password", message)
+    user.password_hash = hash_password(new)
+    db.session.execute(
+        update(AuthSession)
+        .where(
+            AuthSession.user_id == user.id,
+            AuthSession.id != actor.session_id,
+            AuthSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )

@@ -1,0 +1,81 @@
+from flask import request
+from flask_jwt_extended import current_user
+from flask_smorest import Blueprint
+
+from meditrack.auth import service
+from meditrack.auth.schemas import (
+    LoginResponseSchema,
+    LoginSchema,
+    PasswordChangeSchema,
+    RegisterResponseSchema,
+    RegisterSchema,
+    TokenPairSchema,
+)
+from meditrack.core.security import optional_token, public, refresh_token_required
+from meditrack.permissions import current_actor, optional_actor
+from meditrack.users.schemas import UserSchema
+
+blp = Blueprint("auth", __name__, url_prefix="/auth", description="Sign-in and tokens.")
+
+
+@blp.post("/register")
+@optional_token
+@blp.arguments(RegisterSchema)
+@blp.response(201, RegisterResponseSchema)
+def register(data):
+    """Create an account (patients freely; other roles with an admin's token)."""
+    user, tokens = service.register(actor=optional_actor(), data=data)
+    return {"user": user, **tokens}
+
+
+@blp.post("/login")
+@public
+@blp.arguments(LoginSchema)
+@blp.response(200, LoginResponseSchema)
+def login(data):
+    """Exchange email and password for tokens."""
+    user, tokens = service.login(
+        email=data["email"], password=data["password"], ip=request.remote_addr or "unknown"
+    )
+    return {
+        **tokens,
+        "token_type": "Bearer",
+        "expires_in": service.access_token_seconds(),
+        "user": user,
+    }
+
+
+@blp.post("/refresh")
+@refresh_token_required
+@blp.doc(security=[{"bearerAuth": []}], description="Send the refresh token as the bearer.")
+@blp.response(200, TokenPairSchema)
+def refresh():
+    """Trade a refresh token for a new pair; the old one is revoked."""
+    return service.refresh(actor=current_actor(), user=current_user)
+
+
+@blp.post("/logout")
+@blp.response(204)
+def logout():
+    """Revoke this login's access and refresh tokens."""
+    service.logout(actor=current_actor())
+
+
+@blp.get("/me")
+@blp.response(200, UserSchema)
+def me():
+    """The signed-in account."""
+    return current_user
+
+
+@blp.put("/password")
+@blp.arguments(PasswordChangeSchema)
+@blp.response(204)
+def change_password(data):
+    """Change the password; every other login is revoked."""
+    service.change_password(
+        actor=current_actor(),
+        user=current_user,
+        current=data["current_password"],
+        new=data["new_password"],
+    )

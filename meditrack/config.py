@@ -1,0 +1,77 @@
+"""Settings read from the environment, checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development"}
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable MediTrack."""
+
+
+def database_url(raw: str | None, instance_path: Path) -> str:
+    """Normalise DATABASE_URL; default to a SQLite file under instance/."""
+    if not raw:
+        return f"sqlite:///{instance_path / 'meditrack.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw
+
+
+def jwt_secret(env: str, instance_path: Path) -> str:
+    """The signing key: required in production, made once and kept in development."""
+    secret = os.environ.get("JWT_SECRET_KEY", "")
+    if secret:
+        if env == "production" and (secret.lower() in PLACEHOLDER_SECRETS or len(secret) < 32):
+            raise ConfigError("JWT_SECRET_KEY must be a random value of at least 32 characters")
+        return secret
+    if env == "production":
+        raise ConfigError("JWT_SECRET_KEY is required when MEDITRACK_ENV=production")
+    key_file = instance_path / "jwt-secret"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def hospital_timezone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"MEDITRACK_TIMEZONE {name!r} is not a known time zone") from exc
+
+
+def load(instance_path: Path) -> dict:
+    """Build the Flask config mapping from the environment."""
+    env = os.environ.get("MEDITRACK_ENV", "development")
+    if env not in ("development", "production"):
+        raise ConfigError("MEDITRACK_ENV must be 'development' or 'production'")
+    timezone_name = os.environ.get("MEDITRACK_TIMEZONE", "UTC")
+    return {
+        "MEDITRACK_ENV": env,
+        "MEDITRACK_TIMEZONE": timezone_name,
+        "HOSPITAL_TZ": hospital_timezone(timezone_name),
+        "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL"), instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "JWT_SECRET_KEY": jwt_secret(env, instance_path),
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(
+            seconds=int(os.environ.get("MEDITRACK_ACCESS_TOKEN_SECONDS", 15 * 60))
+        ),
+        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(
+            seconds=int(os.environ.get("MEDITRACK_REFRESH_TOKEN_SECONDS", 7 * 24 * 3600))
+        ),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "MEDITRACK_LOGIN_EMAIL_LIMIT": os.environ.get(
+            "MEDITRACK_LOGIN_EMAIL_LIMIT", "5 per 15 minutes"
+        ),
+        "MEDITRACK_LOGIN_IP_LIMIT": os.environ.get("MEDITRACK_LOGIN_IP_LIMIT", "50 per 15 minutes"),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
+    }

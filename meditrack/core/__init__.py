@@ -1,0 +1,1 @@
+"""Plumbing shared by every domain: database base, errors, HTTP conventions, lists."""

@@ -1,0 +1,61 @@
+"""flask-smorest's Api, taught to speak problem+json and bearer tokens."""
+
+from __future__ import annotations
+
+import http
+
+import flask_smorest
+import marshmallow as ma
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask_smorest.utils import prepare_response
+
+from meditrack.core.errors import PROBLEM_JSON, http_problem
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details, as every error response carries them."""
+
+    type = ma.fields.String(metadata={"example": "urn:meditrack:problem:not_found"})
+    title = ma.fields.String(metadata={"example": "Not found"})
+    status = ma.fields.Integer(metadata={"example": 404})
+    detail = ma.fields.String(metadata={"example": "Patient 7 does not exist."})
+    code = ma.fields.String(metadata={"description": "Stable snake_case error word."})
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "validation_error only: messages per (flattened) field."},
+    )
+    conflicts = ma.fields.List(ma.fields.Dict(), metadata={"description": "Clashing times."})
+
+
+def schema_name(schema) -> str:
+    """Component names: PatientSchema -> Patient, its partial (update) form -> PatientUpdate."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__.removesuffix("Schema")
+    if not isinstance(schema, type) and schema.partial:
+        name += "Update"
+    return name
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ProblemSchema
+
+    def init_app(self, app, *, spec_kwargs=None):
+        plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
+        super().init_app(app, spec_kwargs={"marshmallow_plugin": plugin, **(spec_kwargs or {})})
+
+    def handle_http_exception(self, error):
+        return http_problem(error)
+
+    def _register_responses(self):
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+                prepare_response(response, self.spec, PROBLEM_JSON)
+            else:
+                prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)

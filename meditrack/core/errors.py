@@ -1,0 +1,209 @@
+"""Every failure becomes an RFC 9457 problem+json with a stable `code` word."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from flask import Flask, g, jsonify, request
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+TITLES = {
+    "bad_request": "Bad request",
+    "unauthorized": "Authentication required",
+    "token_expired": "Token expired",
+    "token_revoked": "Token revoked",
+    "forbidden": "Forbidden",
+    "not_found": "Not found",
+    "method_not_allowed": "Method not allowed",
+    "conflict": "Conflict",
+    "duplicate": "Already exists",
+    "has_dependents": "Still in use",
+    "precondition_failed": "Precondition failed",
+    "payload_too_large": "Payload too large",
+    "unsupported_media_type": "Unsupported media type",
+    "validation_error": "Invalid input",
+    "rate_limited": "Too many requests",
+    "internal_error": "Internal server error",
+    "service_unavailable": "Service unavailable",
+}
+
+
+class AppError(Exception):
+    """A domain error: raised in services, rendered once, here."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(
+        self, detail: str | None = None, *, headers: Mapping[str, str] | None = None, **extra
+    ):
+        super().__init__(detail or TITLES.get(self.code, self.code))
+        self.detail = detail or TITLES.get(self.code, self.code)
+        self.headers = dict(headers or {})
+        self.extra = extra
+
+
+class Unauthorized(AppError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(AppError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(AppError):
+    status, code = 404, "not_found"
+
+
+class Conflict(AppError):
+    status, code = 409, "conflict"
+
+
+class Duplicate(Conflict):
+    code = "duplicate"
+
+
+class HasDependents(Conflict):
+    code = "has_dependents"
+
+
+class PreconditionFailed(AppError):
+    status, code = 412, "precondition_failed"
+
+
+class RateLimited(AppError):
+    status, code = 429, "rate_limited"
+
+
+class FieldError(AppError):
+    """A rule broken in a service, reported like a schema error naming the field."""
+
+    status, code = 422, "validation_error"
+
+    def __init__(self, field: str | Mapping[str, list[str]], message: str | None = None):
+        errors = dict(field) if isinstance(field, Mapping) else {field: [message or "Invalid."]}
+        super().__init__("The request has invalid fields.", errors=errors)
+
+
+def problem(status: int, code: str, detail: str | None = None, *, headers=None, **extra):
+    body = {
+        "type": f"urn:meditrack:problem:{code}",
+        "title": TITLES.get(code, code.replace("_", " ").capitalize()),
+        "status": status,
+        "detail": detail or TITLES.get(code, code),
+        "code": code,
+        **extra,
+    }
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def flatten(messages, prefix: str = "") -> dict[str, list[str]]:
+    """{'working_hours': {0: {'start': [...]}}} -> {'working_hours.0.start': [...]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten(value, name))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        flat[prefix or "_schema"] = list(messages)
+    elif isinstance(messages, list):
+        for item in messages:
+            flat.update(flatten(item, prefix))
+    else:
+        flat[prefix or "_schema"] = [str(messages)]
+    return flat
+
+
+def http_problem(error: HTTPException):
+    """Render werkzeug/webargs HTTP errors (including 422 from schemas) as problems."""
+    status = error.code or 500
+    code = HTTP_CODES.get(status, "bad_request")
+    data = getattr(error, "data", None) or {}
+    headers = dict(data.get("headers") or {})
+    if status == 405 and error.valid_methods:
+        headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    if "messages" in data:
+        errors: dict[str, list[str]] = {}
+        for location_errors in data["messages"].values():
+            errors.update(flatten(location_errors))
+        return problem(
+            422,
+            "validation_error",
+            "The request has invalid fields.",
+            errors=errors,
+            headers=headers,
+        )
+    detail = data.get("message") or (error.description if status < 500 else None)
+    return problem(status, code, detail, headers=headers)
+
+
+def integrity_problem(error: IntegrityError):
+    """The database refused a write a service did not foresee (a race, usually)."""
+    original = getattr(error, "orig", None)
+    sqlstate = getattr(original, "sqlstate", None)
+    message = str(original or error).lower()
+    if sqlstate == "23505" or "unique constraint" in message:
+        return problem(409, "duplicate", "A record with these values already exists.")
+    if sqlstate == "23503" or "foreign key" in message:
+        return problem(409, "has_dependents", "The change conflicts with related records.")
+    log.warning("integrity error not mapped to a field: %s", sqlstate or message[:200])
+    return problem(409, "conflict", "The change conflicts with the stored data.")
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(AppError)
+    def _app_error(error: AppError):
+        return problem(error.status, error.code, error.detail, headers=error.headers, **error.extra)
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(error: IntegrityError):
+        return integrity_problem(error)
+
+    @app.errorhandler(OperationalError)
+    def _database_down(error: OperationalError):
+        log.error("database unavailable: %s", type(error.orig).__name__ if error.orig else error)
+        return problem(
+            503,
+            "service_unavailable",
+            "The database is unavailable; try again.",
+            headers={"Retry-After": "5"},
+        )
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        if isinstance(error, HTTPException):
+            return http_problem(error)
+        log.exception(
+            "unhandled error on %s %s (request %s)",
+            request.method,
+            request.path,
+            g.get("request_id"),
+        )
+        return problem(500, "internal_error", "Something went wrong on our side.")

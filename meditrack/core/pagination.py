@@ -1,0 +1,96 @@
+"""Page, sort and count a query; answer with X-Total-Count and an RFC 8288 Link."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+import marshmallow as ma
+from flask import request
+from sqlalchemy import ColumnElement, Select, func, select
+
+from meditrack.core.schemas import Int, Trimmed, fields, validate
+from meditrack.extensions import db
+
+MAX_PER_PAGE = 100
+
+
+class ListQuery(ma.Schema):
+    """Query parameters every list takes. Subclasses name their sorts in SORTS."""
+
+    SORTS: Sequence[str] = ()
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    page = Int(strict=False, load_default=1, validate=validate.Range(min=1, max=2**31))
+    per_page = Int(strict=False, load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    sort = fields.String(load_default=None)
+    q = Trimmed(max_length=100, min_length=0, load_default=None)
+
+    @ma.validates("sort")
+    def _known_sort(self, value, **kwargs):
+        if value is not None and value.removeprefix("-") not in self.SORTS:
+            raise ma.ValidationError(
+                f"Sort by one of: {', '.join(self.SORTS)} (prefix - to reverse)."
+            )
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def order_by(
+    stmt: Select,
+    sort: str | None,
+    columns: Mapping[str, ColumnElement],
+    default: str,
+    tiebreak: ColumnElement,
+) -> Select:
+    key = sort or default
+    column = columns[key.removeprefix("-")]
+    ordered = column.desc() if key.startswith("-") else column.asc()
+    return stmt.order_by(ordered, tiebreak.desc() if key.startswith("-") else tiebreak.asc())
+
+
+def paginate(stmt: Select, args: Mapping, *, scalars: bool = True) -> Page:
+    """Run one page of an already ordered statement, plus its count."""
+    page, per_page = args["page"], args["per_page"]
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    paged = stmt.limit(per_page).offset((page - 1) * per_page)
+    result = db.session.scalars(paged) if scalars else db.session.execute(paged)
+    return Page(items=list(result.all()), total=total, headers=link_headers(page, per_page, total))
+
+
+def link_headers(page: int, per_page: int, total: int) -> dict[str, str]:
+    last = max(1, -(-total // per_page))
+    links = {"first": 1, "last": last}
+    if page > 1:
+        links["prev"] = min(page - 1, last)
+    if page < last:
+        links["next"] = page + 1
+    base = request.base_url
+    params = request.args.to_dict(flat=False)
+
+    def url(number: int) -> str:
+        params["page"] = [str(number)]
+        params["per_page"] = [str(per_page)]
+        return f"{base}?{urlencode(params, doseq=True)}"
+
+    link = ", ".join(f'<{url(n)}>; rel="{rel}"' for rel, n in links.items())
+    return {"X-Total-Count": str(total), "Link": link}
+
+
+class ArchivedQuery(ma.Schema):
+    """`include_archived=true` shows archived rows (admins only)."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    include_archived = fields.Boolean(
+        load_default=False, truthy={"true", "1"}, falsy={"false", "0"}
+    )

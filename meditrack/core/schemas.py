@@ -1,0 +1,182 @@
+"""Schema base and field types that carry the contract's input rules."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+import marshmallow as ma
+from marshmallow import ValidationError, fields, pre_load, validate
+
+from meditrack.core import timeutil
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_EXCEPT_NEWLINE_TAB = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+SHORT_MAX = 100
+EMAIL_MAX = 254
+PHONE_MAX = 32
+TEXT_MAX = 10_000
+
+
+class Schema(ma.Schema):
+    """Unknown fields are refused; read-only fields say so by name."""
+
+    class Meta:
+        unknown = ma.RAISE
+        ordered = True
+
+    @pre_load(pass_collection=True)
+    def _refuse_read_only(self, data, **kwargs):
+        if isinstance(data, dict):
+            read_only = [
+                name
+                for name, field in self.fields.items()
+                if field.dump_only and (field.data_key or name) in data
+            ]
+            if read_only:
+                raise ValidationError(
+                    {self.fields[name].data_key or name: ["Read-only field."] for name in read_only}
+                )
+        return data
+
+
+class Trimmed(fields.String):
+    """A string trimmed of surrounding white space, refusing control characters."""
+
+    def __init__(
+        self, *, max_length: int = SHORT_MAX, multiline: bool = False, min_length: int = 1, **kwargs
+    ):
+        self.forbidden = CONTROL_EXCEPT_NEWLINE_TAB if multiline else CONTROL
+        validators = [validate.Length(min=min_length, max=max_length)]
+        super().__init__(validate=validators + list(kwargs.pop("validate", [])), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if self.forbidden.search(text):
+            raise ValidationError("Control characters are not allowed.")
+        return text.strip()
+
+
+def ShortText(**kwargs) -> Trimmed:
+    return Trimmed(max_length=SHORT_MAX, **kwargs)
+
+
+def FreeText(**kwargs) -> Trimmed:
+    kwargs.setdefault("allow_none", True)
+    return Trimmed(max_length=TEXT_MAX, multiline=True, min_length=0, **kwargs)
+
+
+def Phone(**kwargs) -> Trimmed:
+    kwargs.setdefault("allow_none", True)
+    return Trimmed(
+        max_length=PHONE_MAX,
+        validate=[validate.Regexp(r"^[0-9+()./ x-]+$", error="Not a phone number.")],
+        **kwargs,
+    )
+
+
+class Email(fields.Email):
+    def __init__(self, **kwargs):
+        super().__init__(validate=[validate.Length(max=EMAIL_MAX)], **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = value.strip()
+            if CONTROL.search(value):
+                raise ValidationError("Control characters are not allowed.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class DateTime(fields.DateTime):
+    """RFC 3339. Naive input is hospital time; output always carries the offset."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or len(value) > 40:
+            raise ValidationError("Not a valid RFC 3339 datetime.")
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise ValidationError("Not a valid RFC 3339 datetime.") from exc
+        if not 1900 <= parsed.year <= 2999:
+            raise ValidationError("The year must be between 1900 and 2999.")
+        return timeutil.localize(parsed)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(timeutil.hospital_tz()).isoformat()
+
+
+class Date(fields.Date):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValidationError("Not a valid date (YYYY-MM-DD).")
+        try:
+            return date.fromisoformat(value)
+        except ValueError as exc:
+            raise ValidationError("Not a valid date (YYYY-MM-DD).") from exc
+
+
+class Int(fields.Integer):
+    """An integer; in a JSON body never a float, a string or a boolean."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("strict", True)
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Id(Int):
+    """A database id: a positive 64-bit integer."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Range(min=1, max=2**63 - 1), **kwargs)
+
+
+class QueryId(Id):
+    """An id given in a query string."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=False, **kwargs)
+
+
+class QueryBool(fields.Boolean):
+    truthy = {"true", "1"}
+    falsy = {"false", "0"}
+
+
+__all__ = [
+    "Date",
+    "DateTime",
+    "Email",
+    "FreeText",
+    "Id",
+    "Int",
+    "Phone",
+    "QueryBool",
+    "QueryId",
+    "Schema",
+    "ShortText",
+    "ValidationError",
+    "fields",
+    "validate",
+]
+
+
+class ClockTime(fields.Time):
+    """A wall-clock time as HH:MM (24-hour)."""
+
+    PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not self.PATTERN.match(value):
+            raise ValidationError("Not a valid time (HH:MM, 00:00 to 23:59).")
+        return super()._deserialize(value + ":00", attr, data, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else value.strftime("%H:%M")

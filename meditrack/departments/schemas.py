@@ -1,0 +1,23 @@
+from meditrack.core.pagination import ListQuery
+from meditrack.core.schemas import DateTime, FreeText, Phone, Schema, ShortText, fields
+
+
+class DepartmentSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = ShortText(required=True)
+    description = FreeText()
+    location = ShortText(allow_none=True)
+    phone = Phone()
+    doctor_count = fields.Integer(dump_only=True)
+    patient_count = fields.Integer(dump_only=True)
+    created_at = DateTime(dump_only=True)
+    updated_at = DateTime(dump_only=True)
+
+
+class DepartmentRefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class DepartmentQuery(ListQuery):
+    SORTS = ("name", "created_at")

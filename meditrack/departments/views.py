@@ -1,0 +1,59 @@
+from flask import url_for
+from flask_smorest import Blueprint
+
+from meditrack.core.http import require_match
+from meditrack.departments import service
+from meditrack.departments.schemas import DepartmentQuery, DepartmentSchema
+from meditrack.permissions import current_actor
+
+blp = Blueprint(
+    "departments",
+    __name__,
+    url_prefix="/departments",
+    description="Hospital departments. Anyone signed in reads; admins write.",
+)
+
+
+@blp.get("")
+@blp.arguments(DepartmentQuery, location="query")
+@blp.response(200, DepartmentSchema(many=True))
+def list_departments(args):
+    """List departments."""
+    page = service.list_departments(args=args)
+    return page.items, 200, page.headers
+
+
+@blp.post("")
+@blp.arguments(DepartmentSchema)
+@blp.response(201, DepartmentSchema)
+def create_department(data):
+    """Create a department."""
+    department = service.create_department(actor=current_actor(), data=data)
+    location = url_for("departments.get_department", department_id=department.id)
+    return department, 201, {"Location": location}
+
+
+@blp.get("/<int:department_id>")
+@blp.response(200, DepartmentSchema)
+def get_department(department_id):
+    """Show one department."""
+    return service.get_department(department_id=department_id)
+
+
+@blp.route("/<int:department_id>", methods=["PUT", "PATCH"])
+@blp.arguments(DepartmentSchema(partial=True))
+@blp.response(200, DepartmentSchema)
+def update_department(changes, department_id):
+    """Update a department (only the fields sent change)."""
+    department = service.get_department(department_id=department_id)
+    require_match(DepartmentSchema().dump(department))
+    return service.update_department(actor=current_actor(), department=department, changes=changes)
+
+
+@blp.delete("/<int:department_id>")
+@blp.response(204)
+def delete_department(department_id):
+    """Delete an empty department."""
+    department = service.get_department(department_id=department_id)
+    require_match(DepartmentSchema().dump(department))
+    service.delete_department(actor=current_actor(), department=department)

@@ -1,0 +1,137 @@
+"""Doctors and their weekly working hours: anyone reads, admins write."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import func, or_, select
+
+from meditrack.appointments.models import ACTIVE_STATUSES, Appointment
+from meditrack.core import timeutil
+from meditrack.core.errors import Duplicate, FieldError, HasDependents
+from meditrack.core.lookup import get_or_404, referenced
+from meditrack.core.pagination import Page, order_by, paginate
+from meditrack.departments.models import Department
+from meditrack.doctors.models import Doctor, WorkingPeriod
+from meditrack.extensions import db
+from meditrack.permissions import Actor, require_role
+from meditrack.users.models import Role, User
+
+SORTS = {"last_name": Doctor.last_name, "created_at": Doctor.created_at}
+
+
+def list_doctors(*, actor: Actor, args: Mapping) -> Page:
+    stmt = select(Doctor)
+    if args.get("include_archived"):
+        require_role(actor, Role.ADMIN)
+    else:
+        stmt = stmt.where(Doctor.archived_at.is_(None))
+    if args.get("department_id") is not None:
+        referenced(Department, args["department_id"], "department_id")
+        stmt = stmt.where(Doctor.department_id == args["department_id"])
+    if args.get("specialization"):
+        stmt = stmt.where(func.lower(Doctor.specialization) == args["specialization"].lower())
+    if args.get("is_active") is not None:
+        stmt = stmt.where(Doctor.is_active == args["is_active"])
+    for term in (args.get("q") or "").split():
+        pattern = f"%{term}%"
+        stmt = stmt.where(
+            or_(
+                Doctor.first_name.ilike(pattern),
+                Doctor.last_name.ilike(pattern),
+                Doctor.email.ilike(pattern),
+                Doctor.specialization.ilike(pattern),
+                Doctor.license_number.ilike(pattern),
+            )
+        )
+    return paginate(order_by(stmt, args.get("sort"), SORTS, "last_name", Doctor.id), args)
+
+
+def get_doctor(*, actor: Actor, doctor_id: int, include_archived: bool = False) -> Doctor:
+    if include_archived:
+        require_role(actor, Role.ADMIN)
+    return get_or_404(Doctor, doctor_id, include_archived=include_archived)
+
+
+def create_doctor(*, actor: Actor, data: Mapping) -> Doctor:
+    require_role(actor, Role.ADMIN)
+    doctor = Doctor()
+    _apply(doctor, data)
+    db.session.add(doctor)
+    db.session.flush()
+    return doctor
+
+
+def update_doctor(*, actor: Actor, doctor: Doctor, changes: Mapping) -> Doctor:
+    require_role(actor, Role.ADMIN)
+    _apply(doctor, changes)
+    db.session.flush()
+    return doctor
+
+
+def archive_doctor(*, actor: Actor, doctor: Doctor) -> None:
+    """Archive; refused while the doctor still has upcoming appointments to honour."""
+    require_role(actor, Role.ADMIN)
+    upcoming = db.session.scalar(
+        select(func.count())
+        .select_from(Appointment)
+        .where(
+            Appointment.doctor_id == doctor.id,
+            Appointment.status.in_(ACTIVE_STATUSES),
+            Appointment.archived_at.is_(None),
+            Appointment.start_time >= timeutil.now(),
+        )
+    )
+    if upcoming:
+        raise HasDependents(
+            f"The doctor has {upcoming} upcoming appointment(s); cancel or move them first."
+        )
+    doctor.archived_at = timeutil.now()
+    db.session.flush()
+
+
+def restore_doctor(*, actor: Actor, doctor: Doctor) -> Doctor:
+    require_role(actor, Role.ADMIN)
+    doctor.archived_at = None
+    db.session.flush()
+    return doctor
+
+
+def _apply(doctor: Doctor, data: Mapping) -> None:
+    """Check references and uniqueness, then copy the fields sent onto the doctor."""
+    if "department_id" in data:
+        referenced(Department, data["department_id"], "department_id")
+    if data.get("user_id") is not None:
+        _check_user_link(data["user_id"], doctor.id)
+    if "email" in data:
+        _ensure_free(
+            func.lower(Doctor.email) == data["email"].lower(),
+            doctor.id,
+            "A doctor with this email already exists.",
+        )
+    if data.get("license_number"):
+        _ensure_free(
+            Doctor.license_number == data["license_number"],
+            doctor.id,
+            "A doctor with this licence number already exists.",
+        )
+    for name, value in data.items():
+        if name == "working_hours":
+            doctor.working_hours = [WorkingPeriod(**period) for period in value or []]
+        else:
+            setattr(doctor, name, value)
+
+
+def _check_user_link(user_id: int, own_id: int | None) -> None:
+    user = db.session.get(User, user_id)
+    if user is None or user.role != Role.DOCTOR:
+        raise FieldError("user_id", f"User {user_id} is not an account with the doctor role.")
+    _ensure_free(Doctor.user_id == user_id, own_id, "That account is linked to another doctor.")
+
+
+def _ensure_free(condition, own_id: int | None, message: str) -> None:
+    stmt = select(Doctor.id).where(condition)
+    if own_id is not None:
+        stmt = stmt.where(Doctor.id != own_id)
+    if db.session.scalar(stmt.limit(1)) is not None:
+        raise Duplicate(message)

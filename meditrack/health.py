@@ -1,0 +1,36 @@
+from flask import jsonify
+from flask_smorest import Blueprint
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from meditrack.core.errors import problem
+from meditrack.core.schemas import Schema, fields
+from meditrack.core.security import public
+from meditrack.extensions import db
+
+blp = Blueprint("health", __name__, description="Liveness and database reachability.")
+
+
+class HealthSchema(Schema):
+    status = fields.String(metadata={"example": "ok"})
+    database = fields.String(metadata={"example": "ok"})
+
+
+@blp.get("/health")
+@public
+@blp.response(200, HealthSchema)
+@blp.alt_response(503, description="The database cannot be reached.")
+def health():
+    """Report whether the API and its database answer."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return problem(
+            503,
+            "service_unavailable",
+            "The database is unavailable.",
+            database="unavailable",
+            headers={"Retry-After": "5"},
+        )
+    return jsonify(status="ok", database="ok")

@@ -1,0 +1,66 @@
+from marshmallow import ValidationError, validates
+
+from meditrack.core import timeutil
+from meditrack.core.pagination import ListQuery
+from meditrack.core.schemas import (
+    Date,
+    DateTime,
+    Email,
+    FreeText,
+    Id,
+    Phone,
+    QueryBool,
+    QueryId,
+    Schema,
+    ShortText,
+    fields,
+    validate,
+)
+from meditrack.departments.schemas import DepartmentRefSchema
+from meditrack.patients.models import BLOOD_TYPES, GENDERS
+
+EARLIEST_BIRTH = "1900-01-01"
+
+
+class PatientSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    mrn = fields.String(dump_only=True, metadata={"description": "Medical record number."})
+    first_name = ShortText(required=True)
+    last_name = ShortText(required=True)
+    date_of_birth = Date(required=True)
+    gender = fields.String(validate=validate.OneOf(GENDERS), metadata={"example": "female"})
+    email = Email(allow_none=True)
+    phone = Phone()
+    address = FreeText()
+    department_id = Id(allow_none=True)
+    department = fields.Nested(DepartmentRefSchema, dump_only=True, allow_none=True)
+    blood_type = fields.String(allow_none=True, validate=validate.OneOf(BLOOD_TYPES))
+    allergies = FreeText()
+    emergency_contact_name = ShortText(allow_none=True)
+    emergency_contact_phone = Phone()
+    user_id = Id(allow_none=True)
+    created_at = DateTime(dump_only=True)
+    updated_at = DateTime(dump_only=True)
+
+    @validates("date_of_birth")
+    def _plausible_birth(self, value, **kwargs):
+        if value.isoformat() < EARLIEST_BIRTH:
+            raise ValidationError(f"The date of birth must be on or after {EARLIEST_BIRTH}.")
+        if value > timeutil.today():
+            raise ValidationError("The date of birth cannot be in the future.")
+
+
+class PatientRefSchema(Schema):
+    id = fields.Integer()
+    first_name = fields.String()
+    last_name = fields.String()
+    mrn = fields.String()
+
+
+class PatientQuery(ListQuery):
+    SORTS = ("last_name", "date_of_birth", "created_at")
+
+    date_of_birth = Date()
+    department_id = QueryId()
+    gender = fields.String(validate=validate.OneOf(GENDERS))
+    include_archived = QueryBool(load_default=False)

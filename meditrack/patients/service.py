@@ -1,0 +1,167 @@
+"""Patients, seen through the caller's scope: what is out of scope does not exist."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from meditrack.appointments.models import ACTIVE_STATUSES, Appointment, Status
+from meditrack.core import timeutil
+from meditrack.core.errors import Duplicate, FieldError, Forbidden, NotFound
+from meditrack.core.lookup import referenced
+from meditrack.core.pagination import Page, order_by, paginate
+from meditrack.departments.models import Department
+from meditrack.extensions import db
+from meditrack.patients.models import Patient
+from meditrack.permissions import STAFF, Actor, patient_scope, require_role
+from meditrack.users.models import Role, User
+
+SORTS = {
+    "last_name": Patient.last_name,
+    "date_of_birth": Patient.date_of_birth,
+    "created_at": Patient.created_at,
+}
+SEARCHED = (Patient.first_name, Patient.last_name, Patient.mrn, Patient.email, Patient.phone)
+
+#: Fields each role may change on a patient it can see.
+EDITABLE = {
+    Role.DOCTOR: frozenset({"blood_type", "allergies"}),
+    Role.PATIENT: frozenset(
+        {"email", "phone", "address", "emergency_contact_name", "emergency_contact_phone"}
+    ),
+}
+ARCHIVE_CANCELLATION = "The patient's record was archived."
+
+
+def list_patients(*, actor: Actor, args: Mapping) -> Page:
+    stmt = select(Patient).where(patient_scope(actor))
+    if args.get("include_archived"):
+        require_role(actor, Role.ADMIN)
+    else:
+        stmt = stmt.where(Patient.archived_at.is_(None))
+    if args.get("department_id") is not None:
+        referenced(Department, args["department_id"], "department_id")
+        stmt = stmt.where(Patient.department_id == args["department_id"])
+    if args.get("date_of_birth"):
+        stmt = stmt.where(Patient.date_of_birth == args["date_of_birth"])
+    if args.get("gender"):
+        stmt = stmt.where(Patient.gender == args["gender"])
+    for term in (args.get("q") or "").split():
+        stmt = stmt.where(or_(*(column.ilike(f"%{term}%") for column in SEARCHED)))
+    return paginate(order_by(stmt, args.get("sort"), SORTS, "last_name", Patient.id), args)
+
+
+def get_patient(*, actor: Actor, patient_id: int, include_archived: bool = False) -> Patient:
+    """The patient if the caller may see it; otherwise 404, exactly as if it did not exist."""
+    if include_archived:
+        require_role(actor, Role.ADMIN)
+    stmt = select(Patient).where(Patient.id == patient_id, patient_scope(actor))
+    if not include_archived:
+        stmt = stmt.where(Patient.archived_at.is_(None))
+    patient = db.session.scalar(stmt)
+    if patient is None:
+        raise NotFound(f"Patient {patient_id} does not exist.")
+    return patient
+
+
+def create_patient(*, actor: Actor, data: Mapping) -> Patient:
+    """Staff register anyone; a patient account registers its own record, once."""
+    data = dict(data)
+    if actor.role == Role.PATIENT:
+        if {"department_id", "user_id"} & data.keys():
+            raise Forbidden("Patients cannot set department_id or user_id.")
+        if _linked_patient(actor.user_id) is not None:
+            raise Duplicate("Your account already has a patient record.")
+        data["user_id"] = actor.user_id
+    else:
+        require_role(actor, *STAFF)
+    _check_references(data, own_id=None)
+    patient = Patient(**data)
+    _insert_with_mrn(patient)
+    return patient
+
+
+def update_patient(*, actor: Actor, patient: Patient, changes: Mapping) -> Patient:
+    if not actor.is_staff:
+        allowed = EDITABLE.get(actor.role, frozenset())
+        refused = sorted(set(changes) - allowed)
+        if refused:
+            raise Forbidden(f"Your role may not change: {', '.join(refused)}.")
+    _check_references(changes, own_id=patient.id)
+    for name, value in changes.items():
+        setattr(patient, name, value)
+    db.session.flush()
+    return patient
+
+
+def archive_patient(*, actor: Actor, patient: Patient) -> None:
+    """Archive the record and cancel the patient's upcoming appointments."""
+    require_role(actor, *STAFF)
+    now = timeutil.now()
+    patient.archived_at = now
+    db.session.execute(
+        update(Appointment)
+        .where(
+            Appointment.patient_id == patient.id,
+            Appointment.status.in_(ACTIVE_STATUSES),
+            Appointment.start_time > now,
+        )
+        .values(
+            status=Status.CANCELLED.value, cancellation_reason=ARCHIVE_CANCELLATION, updated_at=now
+        )
+    )
+    db.session.flush()
+
+
+def restore_patient(*, actor: Actor, patient: Patient) -> Patient:
+    require_role(actor, Role.ADMIN)
+    patient.archived_at = None
+    db.session.flush()
+    return patient
+
+
+def _linked_patient(user_id: int) -> Patient | None:
+    return db.session.scalar(select(Patient).where(Patient.user_id == user_id))
+
+
+def _check_references(data: Mapping, *, own_id: int | None) -> None:
+    if data.get("department_id") is not None:
+        referenced(Department, data["department_id"], "department_id")
+    if data.get("user_id") is not None:
+        user = db.session.get(User, data["user_id"])
+        if user is None or user.role != Role.PATIENT:
+            raise FieldError("user_id", f"User {data['user_id']} is not a patient account.")
+        linked = _linked_patient(data["user_id"])
+        if linked is not None and linked.id != own_id:
+            raise Duplicate("That account is linked to another patient record.")
+
+
+def new_mrn() -> str:
+    """Nine random digits and a Luhn check digit, so a mistyped MRN is caught."""
+    digits = f"{secrets.randbelow(10**9):09d}"
+    return digits + str(luhn_check_digit(digits))
+
+
+def luhn_check_digit(digits: str) -> int:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return (10 - total % 10) % 10
+
+
+def _insert_with_mrn(patient: Patient, attempts: int = 5) -> None:
+    """MRNs are random; a collision (rare) is retried inside a savepoint."""
+    for attempt in range(attempts):
+        patient.mrn = new_mrn()
+        try:
+            with db.session.begin_nested():
+                db.session.add(patient)
+                db.session.flush()
+            return
+        except IntegrityError as exc:
+            if "mrn" not in str(exc.orig).lower() or attempt == attempts - 1:
+                raise

@@ -1,0 +1,71 @@
+from flask import url_for
+from flask_smorest import Blueprint
+
+from meditrack.core.http import require_match
+from meditrack.core.pagination import ArchivedQuery
+from meditrack.patients import service
+from meditrack.patients.schemas import PatientQuery, PatientSchema
+from meditrack.permissions import current_actor
+
+blp = Blueprint(
+    "patients",
+    __name__,
+    url_prefix="/patients",
+    description="Patients. Staff see all, a doctor their patients, a patient their own record.",
+)
+
+
+@blp.get("")
+@blp.arguments(PatientQuery, location="query")
+@blp.response(200, PatientSchema(many=True))
+def list_patients(args):
+    """List the patients the caller may see."""
+    page = service.list_patients(actor=current_actor(), args=args)
+    return page.items, 200, page.headers
+
+
+@blp.post("")
+@blp.arguments(PatientSchema)
+@blp.response(201, PatientSchema)
+def create_patient(data):
+    """Register a patient (staff), or one's own record (a patient account, once)."""
+    patient = service.create_patient(actor=current_actor(), data=data)
+    return patient, 201, {"Location": url_for("patients.get_patient", patient_id=patient.id)}
+
+
+@blp.get("/<int:patient_id>")
+@blp.arguments(ArchivedQuery, location="query")
+@blp.response(200, PatientSchema)
+def get_patient(args, patient_id):
+    """Show one patient."""
+    return service.get_patient(actor=current_actor(), patient_id=patient_id, **args)
+
+
+@blp.route("/<int:patient_id>", methods=["PUT", "PATCH"])
+@blp.arguments(PatientSchema(partial=True))
+@blp.response(200, PatientSchema)
+def update_patient(changes, patient_id):
+    """Update a patient (only the fields sent change; each role its own fields)."""
+    actor = current_actor()
+    patient = service.get_patient(actor=actor, patient_id=patient_id)
+    require_match(PatientSchema().dump(patient))
+    return service.update_patient(actor=actor, patient=patient, changes=changes)
+
+
+@blp.delete("/<int:patient_id>")
+@blp.response(204)
+def archive_patient(patient_id):
+    """Archive a patient and cancel their upcoming appointments."""
+    actor = current_actor()
+    patient = service.get_patient(actor=actor, patient_id=patient_id)
+    require_match(PatientSchema().dump(patient))
+    service.archive_patient(actor=actor, patient=patient)
+
+
+@blp.post("/<int:patient_id>/restore")
+@blp.response(200, PatientSchema)
+def restore_patient(patient_id):
+    """Bring an archived patient back (admin)."""
+    actor = current_actor()
+    patient = service.get_patient(actor=actor, patient_id=patient_id, include_archived=True)
+    return service.restore_patient(actor=actor, patient=patient)

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from meditrack.core.db import TimestampMixin
+from meditrack.extensions import db
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    RECEPTIONIST = "receptionist"
+    DOCTOR = "doctor"
+    PATIENT = "patient"
+
+
+ROLE_VALUES = tuple(role.value for role in Role)
+
+
+class User(TimestampMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), index=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLE_VALUES!r}", name="role"),
+        Index("uq_users_email_lower", func.lower(email), unique=True),
+    )
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"
+
+
+# Linked records live on the doctor's and the patient's side (doctors.user_id,
+# patients.user_id); these read-only relationships expose them on the user.
+User.doctor = db.relationship(
+    "Doctor",
+    primaryjoin="User.id == foreign(Doctor.user_id)",
+    uselist=False,
+    viewonly=True,
+    lazy="selectin",
+)
+User.patient = db.relationship(
+    "Patient",
+    primaryjoin="User.id == foreign(Patient.user_id)",
+    uselist=False,
+    viewonly=True,
+    lazy="selectin",
+)

@@ -1,0 +1,60 @@
+"""Accounts as admins manage them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import func, or_, select
+
+from meditrack.core.errors import Conflict, NotFound
+from meditrack.core.pagination import Page, order_by, paginate
+from meditrack.extensions import db
+from meditrack.permissions import Actor, require_role
+from meditrack.users.models import Role, User
+
+SORTS = {"name": User.name, "email": User.email, "created_at": User.created_at}
+
+
+def list_users(*, actor: Actor, args: Mapping) -> Page:
+    require_role(actor, Role.ADMIN)
+    stmt = select(User)
+    if args.get("role"):
+        stmt = stmt.where(User.role == args["role"])
+    if args.get("q"):
+        pattern = f"%{args['q']}%"
+        stmt = stmt.where(or_(User.name.ilike(pattern), User.email.ilike(pattern)))
+    return paginate(order_by(stmt, args.get("sort"), SORTS, "name", User.id), args)
+
+
+def get_user(*, actor: Actor, user_id: int) -> User:
+    require_role(actor, Role.ADMIN)
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"User {user_id} does not exist.")
+    return user
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+
+
+def update_user(*, actor: Actor, user: User, changes: Mapping) -> User:
+    """Change name, role or activity; the change applies to the user's next request."""
+    require_role(actor, Role.ADMIN)
+    loses_admin = (
+        user.role == Role.ADMIN
+        and user.is_active
+        and (changes.get("role", Role.ADMIN) != Role.ADMIN or changes.get("is_active") is False)
+    )
+    if loses_admin and _active_admins() <= 1:
+        raise Conflict("The last active admin cannot be demoted or deactivated.")
+    for name, value in changes.items():
+        setattr(user, name, value)
+    db.session.flush()
+    return user
+
+
+def _active_admins() -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.is_active)
+    )

@@ -1,0 +1,184 @@
+"""Every test runs twice: on SQLite and on PostgreSQL, each built by the migrations.
+
+PostgreSQL comes from TEST_DATABASE_URL (default: the local server). When it cannot be
+reached the PostgreSQL half is skipped, except under CI=true, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+os.environ.setdefault("JWT_SECRET_KEY", "test-secret-that-is-long-enough-for-hs256-0123456789")
+
+from meditrack import create_app
+from meditrack.extensions import db, limiter
+
+BACKENDS = ("sqlite", "postgresql")
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+TEST_CONFIG = {
+    "TESTING": True,
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_COST": 64,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "MEDITRACK_TIMEZONE": "UTC",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _postgres_url() -> str:
+    """A fresh database for this run (and this xdist worker), created from scratch."""
+    base = make_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)).set(
+        drivername="postgresql+psycopg"
+    )
+    name = f"meditrack_test_{_worker()}"
+    admin = base.set(drivername="postgresql", database="postgres")
+    try:
+        with psycopg.connect(
+            admin.render_as_string(hide_password=False), autocommit=True, connect_timeout=5
+        ) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL is unreachable at {admin.render_as_string()}: {exc}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{message} (CI=true: the PostgreSQL tests must run)", pytrace=False)
+        pytest.skip(message)
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def database_url(backend, tmp_path_factory) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
+    return _postgres_url()
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return app
+
+
+TABLES_IN_DELETE_ORDER = (
+    "appointments",
+    "doctor_working_hours",
+    "doctors",
+    "patients",
+    "departments",
+    "auth_sessions",
+    "users",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean(request):
+    """Each test starts from empty tables and fresh login counters."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(
+                    text(f"TRUNCATE {', '.join(TABLES_IN_DELETE_ORDER)} RESTART IDENTITY CASCADE")
+                )
+            else:
+                for table in TABLES_IN_DELETE_ORDER:
+                    conn.execute(text(f"DELETE FROM {table}"))
+    limiter.reset()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@dataclass
+class Account:
+    id: int
+    email: str
+    password: str
+    role: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+@pytest.fixture
+def make_account(app):
+    """Create an account and sign it in, without spending a request on it."""
+    from meditrack.auth import service as auth_service
+    from meditrack.auth import tokens
+    from meditrack.users.models import Role
+
+    counter = iter(range(1, 10_000))
+
+    def make(
+        role: str = "patient",
+        *,
+        name: str | None = None,
+        email: str | None = None,
+        password: str = "correct horse battery",
+    ) -> Account:
+        n = next(counter)
+        email = email or f"{role}{n}@example.org"
+        with app.app_context():
+            user = auth_service.create_user(
+                name=name or f"{role.title()} {n}", email=email, password=password, role=Role(role)
+            )
+            pair = tokens.issue(user)
+            db.session.commit()
+            return Account(
+                user.id, email, password, role, pair["access_token"], pair["refresh_token"]
+            )
+
+    return make
+
+
+@pytest.fixture
+def admin(make_account) -> Account:
+    return make_account("admin")
+
+
+@pytest.fixture
+def receptionist(make_account) -> Account:
+    return make_account("receptionist")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Honour the backend markers: a test marked for one database skips on the other."""
+    for item in items:
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("backend")
+        if backend == "sqlite" and item.get_closest_marker("postgres_only"):
+            item.add_marker(pytest.mark.skip(reason="PostgreSQL only"))
+        if backend == "postgresql" and item.get_closest_marker("sqlite_only"):
+            item.add_marker(pytest.mark.skip(reason="SQLite only"))
