@@ -182,3 +182,100 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="PostgreSQL only"))
         if backend == "postgresql" and item.get_closest_marker("sqlite_only"):
             item.add_marker(pytest.mark.skip(reason="SQLite only"))
+
+
+class Factory:
+    """Builds records through the API as an admin, and appointments straight into the
+    database (their API arrives with scheduling)."""
+
+    def __init__(self, app, client, admin: Account):
+        self.app, self.client, self.admin = app, client, admin
+        self._n = 0
+
+    def _next(self) -> int:
+        self._n += 1
+        return self._n
+
+    def _post(self, path: str, body: dict) -> dict:
+        response = self.client.post(path, json=body, headers=self.admin.headers)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    def department(self, **fields) -> dict:
+        return self._post("/departments", {"name": f"Department {self._next()}", **fields})
+
+    def doctor(self, **fields) -> dict:
+        n = self._next()
+        if "department_id" not in fields:
+            fields["department_id"] = self.department()["id"]
+        body = {
+            "first_name": "Doc",
+            "last_name": f"Tor{n}",
+            "email": f"doctor{n}@example.org",
+            "specialization": "General practice",
+            **fields,
+        }
+        return self._post("/doctors", body)
+
+    def patient(self, **fields) -> dict:
+        n = self._next()
+        body = {
+            "first_name": "Pat",
+            "last_name": f"Ient{n}",
+            "date_of_birth": "1980-05-17",
+            **fields,
+        }
+        return self._post("/patients", body)
+
+    def appointment(
+        self,
+        *,
+        patient_id: int,
+        doctor_id: int,
+        start=None,
+        minutes: int = 30,
+        status: str = "scheduled",
+    ) -> int:
+        from datetime import UTC, datetime, timedelta
+
+        from meditrack.appointments.models import Appointment
+        from meditrack.doctors.models import Doctor
+
+        start = start or datetime.now(UTC) + timedelta(days=1)
+        with self.app.app_context():
+            doctor = db.session.get(Doctor, doctor_id)
+            row = Appointment(
+                patient_id=patient_id,
+                doctor_id=doctor_id,
+                department_id=doctor.department_id,
+                start_time=start,
+                end_time=start + timedelta(minutes=minutes),
+                status=status,
+            )
+            db.session.add(row)
+            db.session.commit()
+            return row.id
+
+
+@pytest.fixture
+def factory(app, client, admin) -> Factory:
+    return Factory(app, client, admin)
+
+
+@pytest.fixture
+def doctor_account(make_account, factory):
+    """A doctor login linked to a doctor record: (account, doctor dict)."""
+    account = make_account("doctor")
+    return account, factory.doctor(user_id=account.id)
+
+
+@pytest.fixture
+def patient_account(make_account, factory):
+    """A patient login linked to a patient record: (account, patient dict)."""
+    account = make_account("patient")
+    return account, factory.patient(user_id=account.id)
+
+
+def count_rows(app, table: str) -> int:
+    with app.app_context():
+        return db.session.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
