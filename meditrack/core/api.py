@@ -6,6 +6,7 @@ import http
 
 import flask_smorest
 import marshmallow as ma
+from apispec import BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask_smorest.utils import prepare_response
 
@@ -37,12 +38,43 @@ def schema_name(schema) -> str:
     return name
 
 
+class ErrorResponses(BasePlugin):
+    """Document the errors every operation can answer with, by what the operation takes."""
+
+    WRITES = {"post", "put", "patch"}
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for method, operation in (operations or {}).items():
+            responses = operation.setdefault("responses", {})
+            add = responses.setdefault
+            if operation.get("security") != []:
+                add("401", "UNAUTHORIZED")
+                add("403", "FORBIDDEN")
+            if "{" in (path or ""):
+                add("404", "NOT_FOUND")
+            if method in self.WRITES:
+                add("400", "BAD_REQUEST")
+                add("413", "REQUEST_ENTITY_TOO_LARGE")
+                add("415", "UNSUPPORTED_MEDIA_TYPE")
+            if method in self.WRITES or operation.get("parameters"):
+                add("422", "UNPROCESSABLE_ENTITY")
+            if method in self.WRITES | {"delete"} and "{" in (path or ""):
+                add("412", "PRECONDITION_FAILED")
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ProblemSchema
 
     def init_app(self, app, *, spec_kwargs=None):
         plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
-        super().init_app(app, spec_kwargs={"marshmallow_plugin": plugin, **(spec_kwargs or {})})
+        super().init_app(
+            app,
+            spec_kwargs={
+                "marshmallow_plugin": plugin,
+                "extra_plugins": [ErrorResponses()],
+                **(spec_kwargs or {}),
+            },
+        )
 
     def handle_http_exception(self, error):
         return http_problem(error)
