@@ -6,11 +6,11 @@ import logging
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from meditrack import config as settings
+from meditrack.core import sqlite  # noqa: F401  (registers the SQLite connection hooks)
 from meditrack.core.db import render_item
+from meditrack.core.http import IdConverter
 from meditrack.extensions import api, db, jwt, limiter, ma, migrate
 
 API_TITLE = "MediTrack API"
@@ -34,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
         app.config["HOSPITAL_TZ"] = settings.hospital_timezone(app.config["MEDITRACK_TIMEZONE"])
     app.url_map.strict_slashes = False
+    app.url_map.converters["int"] = IdConverter
     app.json.sort_keys = False
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
@@ -117,14 +118,3 @@ def _register_hooks(app: Flask) -> None:
     http.register(app)
     security.register(app)
     http.register_body_check(app)
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """SQLite: enforce foreign keys, let readers and a writer work side by side."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()

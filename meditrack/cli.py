@@ -6,6 +6,7 @@ import os
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from marshmallow import ValidationError
 
 from meditrack.auth.schemas import RegisterSchema
@@ -17,6 +18,7 @@ from meditrack.users.models import Role
 @click.command("create-admin")
 @click.option("--email", required=True, help="The admin's email (their login).")
 @click.option("--name", required=True, help="The admin's full name.")
+@with_appcontext
 def create_admin(email: str, name: str) -> None:
     """Create an admin account. The password comes from MEDITRACK_ADMIN_PASSWORD or a prompt."""
     from meditrack.auth import service as auth_service
@@ -43,6 +45,7 @@ def create_admin(email: str, name: str) -> None:
 
 @click.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database holds any user.")
+@with_appcontext
 def seed_demo(if_empty: bool) -> None:
     """Load the demo hospital (safe to run twice)."""
     from meditrack import demo

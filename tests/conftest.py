@@ -7,6 +7,7 @@ reached the PostgreSQL half is skipped, except under CI=true, where that is a fa
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass
 
 import psycopg
@@ -32,29 +33,40 @@ TEST_CONFIG = {
 }
 
 
-def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+def _database_name() -> str:
+    """Unique per test run and xdist worker, so that concurrent runs never collide."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)[:8]
+    return f"meditrack_test_{run}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
-def _postgres_url() -> str:
-    """A fresh database for this run (and this xdist worker), created from scratch."""
-    base = make_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)).set(
-        drivername="postgresql+psycopg"
+def _admin_url():
+    base = make_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_PG))
+    return base, base.set(drivername="postgresql", database="postgres").render_as_string(
+        hide_password=False
     )
-    name = f"meditrack_test_{_worker()}"
-    admin = base.set(drivername="postgresql", database="postgres")
+
+
+def _create_postgres_database(name: str) -> str:
+    """A fresh database for this run, created from scratch; its URL."""
+    base, admin = _admin_url()
     try:
-        with psycopg.connect(
-            admin.render_as_string(hide_password=False), autocommit=True, connect_timeout=5
-        ) as conn:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as exc:
-        message = f"PostgreSQL is unreachable at {admin.render_as_string()}: {exc}"
+        message = f"PostgreSQL is unreachable at {make_url(admin)!r}: {exc}"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"{message} (CI=true: the PostgreSQL tests must run)", pytrace=False)
         pytest.skip(message)
-    return base.set(database=name).render_as_string(hide_password=False)
+    return base.set(drivername="postgresql+psycopg", database=name).render_as_string(
+        hide_password=False
+    )
+
+
+def _drop_postgres_database(name: str) -> None:
+    _, admin = _admin_url()
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -63,10 +75,13 @@ def backend(request) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(backend, tmp_path_factory) -> str:
+def database_url(backend, tmp_path_factory):
     if backend == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
-    return _postgres_url()
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.db'}"
+        return
+    name = _database_name()
+    yield _create_postgres_database(name)
+    _drop_postgres_database(name)
 
 
 @pytest.fixture(scope="session")

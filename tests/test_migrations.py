@@ -24,14 +24,17 @@ def scratch_app(backend, database_url):
     yield app
     with app.app_context():
         db.engine.dispose()
+    if backend == "postgresql":
+        _recreate_postgres(url, create=False)
 
 
-def _recreate_postgres(url: str) -> None:
+def _recreate_postgres(url: str, *, create: bool = True) -> None:
     name = url.rsplit("/", 1)[1]
     admin = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        if create:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     admin.dispose()
 
 

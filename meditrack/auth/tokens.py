@@ -44,7 +44,7 @@ def _load_login(claims: dict):
         row = db.session.execute(
             select(AuthSession, User, Doctor.id, Patient.id)
             .join(User, User.id == AuthSession.user_id)
-            .outerjoin(Doctor, Doctor.user_id == User.id)
+            .outerjoin(Doctor, (Doctor.user_id == User.id) & Doctor.archived_at.is_(None))
             .outerjoin(Patient, (Patient.user_id == User.id) & Patient.archived_at.is_(None))
             .where(AuthSession.id == claims.get("sid"))
         ).first()

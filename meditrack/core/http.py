@@ -9,6 +9,7 @@ import uuid
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import BadRequest
+from werkzeug.routing import IntegerConverter
 
 from meditrack.core.errors import AppError, PreconditionFailed
 
@@ -19,6 +20,14 @@ UNCACHED_PREFIXES = ("/docs",)
 
 class UnsupportedMediaType(AppError):
     status, code = 415, "unsupported_media_type"
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in a path: an id past 64 bits matches no route (404), never the database."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def etag_of(data) -> str:

@@ -20,18 +20,15 @@ from meditrack.users.models import Role
 
 SORTS = {"name": Department.name, "created_at": Department.created_at}
 WITH_COUNTS = (undefer(Department.doctor_count), undefer(Department.patient_count))
+SEARCHED = (Department.name, Department.description, Department.location)
 
 
 def list_departments(*, args: Mapping) -> Page:
     stmt = select(Department).options(*WITH_COUNTS)
     if args.get("q"):
-        pattern = f"%{args['q']}%"
+        # autoescape: a % or _ in the search is a character, not a wildcard
         stmt = stmt.where(
-            or_(
-                Department.name.ilike(pattern),
-                Department.description.ilike(pattern),
-                Department.location.ilike(pattern),
-            )
+            or_(*(column.icontains(args["q"], autoescape=True) for column in SEARCHED))
         )
     return paginate(order_by(stmt, args.get("sort"), SORTS, "name", Department.id), args)
 

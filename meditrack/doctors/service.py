@@ -18,6 +18,13 @@ from meditrack.permissions import Actor, require_role
 from meditrack.users.models import Role, User
 
 SORTS = {"last_name": Doctor.last_name, "created_at": Doctor.created_at}
+SEARCHED = (
+    Doctor.first_name,
+    Doctor.last_name,
+    Doctor.email,
+    Doctor.specialization,
+    Doctor.license_number,
+)
 
 
 def list_doctors(*, actor: Actor, args: Mapping) -> Page:
@@ -34,16 +41,8 @@ def list_doctors(*, actor: Actor, args: Mapping) -> Page:
     if args.get("is_active") is not None:
         stmt = stmt.where(Doctor.is_active == args["is_active"])
     for term in (args.get("q") or "").split():
-        pattern = f"%{term}%"
-        stmt = stmt.where(
-            or_(
-                Doctor.first_name.ilike(pattern),
-                Doctor.last_name.ilike(pattern),
-                Doctor.email.ilike(pattern),
-                Doctor.specialization.ilike(pattern),
-                Doctor.license_number.ilike(pattern),
-            )
-        )
+        # autoescape: a % or _ in the search is a character, not a wildcard
+        stmt = stmt.where(or_(*(column.icontains(term, autoescape=True) for column in SEARCHED)))
     return paginate(order_by(stmt, args.get("sort"), SORTS, "last_name", Doctor.id), args)
 
 
@@ -100,7 +99,8 @@ def restore_doctor(*, actor: Actor, doctor: Doctor) -> Doctor:
 def _apply(doctor: Doctor, data: Mapping) -> None:
     """Check references and uniqueness, then copy the fields sent onto the doctor."""
     if "department_id" in data:
-        referenced(Department, data["department_id"], "department_id")
+        # the relationship too, so the response shows the new department, not the old one
+        doctor.department = referenced(Department, data["department_id"], "department_id")
     if data.get("user_id") is not None:
         _check_user_link(data["user_id"], doctor.id)
     if "email" in data:
@@ -117,7 +117,9 @@ def _apply(doctor: Doctor, data: Mapping) -> None:
         )
     for name, value in data.items():
         if name == "working_hours":
-            doctor.working_hours = [WorkingPeriod(**period) for period in value or []]
+            # in the order the database reads them back, so every response agrees
+            periods = sorted(value or [], key=lambda p: (p["weekday"], p["starts_at"]))
+            doctor.working_hours = [WorkingPeriod(**period) for period in periods]
         else:
             setattr(doctor, name, value)
 

@@ -50,7 +50,8 @@ def list_patients(*, actor: Actor, args: Mapping) -> Page:
     if args.get("gender"):
         stmt = stmt.where(Patient.gender == args["gender"])
     for term in (args.get("q") or "").split():
-        stmt = stmt.where(or_(*(column.ilike(f"%{term}%") for column in SEARCHED)))
+        # autoescape: a % or _ in the search is a character, not a wildcard
+        stmt = stmt.where(or_(*(column.icontains(term, autoescape=True) for column in SEARCHED)))
     return paginate(order_by(stmt, args.get("sort"), SORTS, "last_name", Patient.id), args)
 
 
@@ -94,6 +95,9 @@ def update_patient(*, actor: Actor, patient: Patient, changes: Mapping) -> Patie
     for name, value in changes.items():
         setattr(patient, name, value)
     db.session.flush()
+    if "department_id" in changes:
+        # reloaded from the new id, so the response shows the new department, not the old one
+        db.session.expire(patient, ["department"])
     return patient
 
 

@@ -35,7 +35,9 @@ def get_user(*, actor: Actor, user_id: int) -> User:
 
 
 def find_by_email(email: str) -> User | None:
-    return db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    # Both sides through the database's lower(), as in the unique index: Python's
+    # str.lower() folds letters (Ä) that SQLite's lower() leaves alone.
+    return db.session.scalar(select(User).where(func.lower(User.email) == func.lower(email)))
 
 
 def update_user(*, actor: Actor, user: User, changes: Mapping) -> User:
