@@ -18,7 +18,9 @@ from meditrack.patients.models import Patient
 from meditrack.permissions import Actor, require_role
 from meditrack.users.models import Role
 
-SORTS = {"name": Department.name, "created_at": Department.created_at}
+# Names sort case-insensitively, the same on every database (and served by the
+# lower(name) unique index).
+SORTS = {"name": func.lower(Department.name), "created_at": Department.created_at}
 WITH_COUNTS = (undefer(Department.doctor_count), undefer(Department.patient_count))
 SEARCHED = (Department.name, Department.description, Department.location)
 

@@ -18,7 +18,7 @@ class Doctor(TimestampMixin, ArchiveMixin, db.Model):
     last_name: Mapped[str] = mapped_column(String(100), index=True)
     email: Mapped[str] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(32))
-    specialization: Mapped[str] = mapped_column(String(100), index=True)
+    specialization: Mapped[str] = mapped_column(String(100))
     license_number: Mapped[str | None] = mapped_column(String(100), unique=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
@@ -36,6 +36,7 @@ class Doctor(TimestampMixin, ArchiveMixin, db.Model):
     __table_args__ = (
         CheckConstraint("slot_minutes BETWEEN 5 AND 240", name="slot_minutes"),
         Index("uq_doctors_email_lower", func.lower(email), unique=True),
+        Index("ix_doctors_specialization_lower", func.lower(specialization)),
     )
 
 

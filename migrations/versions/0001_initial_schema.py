@@ -90,7 +90,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_doctors_department_id'), ['department_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_doctors_is_active'), ['is_active'], unique=False)
         batch_op.create_index(batch_op.f('ix_doctors_last_name'), ['last_name'], unique=False)
-        batch_op.create_index(batch_op.f('ix_doctors_specialization'), ['specialization'], unique=False)
+        batch_op.create_index('ix_doctors_specialization_lower', [sa.literal_column('lower(specialization)')], unique=False)
         batch_op.create_index('uq_doctors_email_lower', [sa.literal_column('lower(email)')], unique=True)
 
     op.create_table('patients',
@@ -200,7 +200,7 @@ def downgrade():
     op.drop_table('patients')
     with op.batch_alter_table('doctors', schema=None) as batch_op:
         batch_op.drop_index('uq_doctors_email_lower')
-        batch_op.drop_index(batch_op.f('ix_doctors_specialization'))
+        batch_op.drop_index('ix_doctors_specialization_lower')
         batch_op.drop_index(batch_op.f('ix_doctors_last_name'))
         batch_op.drop_index(batch_op.f('ix_doctors_is_active'))
         batch_op.drop_index(batch_op.f('ix_doctors_department_id'))
