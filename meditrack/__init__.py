@@ -98,13 +98,24 @@ def _bind_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from meditrack import docs, health
+    from meditrack.appointments.views import blp as appointments_blp
+    from meditrack.appointments.views import schedule as schedule_blp
     from meditrack.auth.views import blp as auth_blp
     from meditrack.departments.views import blp as departments_blp
     from meditrack.doctors.views import blp as doctors_blp
     from meditrack.patients.views import blp as patients_blp
     from meditrack.users.views import blp as users_blp
 
-    for blueprint in (health.blp, auth_blp, users_blp, departments_blp, doctors_blp, patients_blp):
+    for blueprint in (
+        health.blp,
+        auth_blp,
+        users_blp,
+        departments_blp,
+        doctors_blp,
+        patients_blp,
+        appointments_blp,
+        schedule_blp,
+    ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
 

@@ -1,13 +1,29 @@
 """Every model, imported in one place so that the mappers and migrations see them all."""
 
-from meditrack.appointments.models import Appointment
+from meditrack.appointments.models import (
+    Appointment,
+    AppointmentEvent,
+    IdempotencyRecord,
+    TimeOff,
+)
 from meditrack.auth.models import AuthSession
 from meditrack.departments.models import Department
 from meditrack.doctors.models import Doctor, WorkingPeriod
 from meditrack.patients.models import Patient
 from meditrack.users.models import User
 
-__all__ = ["Appointment", "AuthSession", "Department", "Doctor", "Patient", "User", "WorkingPeriod"]
+__all__ = [
+    "Appointment",
+    "AppointmentEvent",
+    "AuthSession",
+    "Department",
+    "Doctor",
+    "IdempotencyRecord",
+    "Patient",
+    "TimeOff",
+    "User",
+    "WorkingPeriod",
+]
 
 # Department counts are correlated subqueries, loaded only where a department is shown
 # in full (undefer them in the query).

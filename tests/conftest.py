@@ -93,15 +93,8 @@ def app(database_url):
     return app
 
 
-TABLES_IN_DELETE_ORDER = (
-    "appointments",
-    "doctor_working_hours",
-    "doctors",
-    "patients",
-    "departments",
-    "auth_sessions",
-    "users",
-)
+def _tables_in_delete_order() -> list[str]:
+    return [table.name for table in reversed(db.metadata.sorted_tables)]
 
 
 @pytest.fixture(autouse=True)
@@ -116,10 +109,12 @@ def _clean(request):
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(
-                    text(f"TRUNCATE {', '.join(TABLES_IN_DELETE_ORDER)} RESTART IDENTITY CASCADE")
+                    text(
+                        f"TRUNCATE {', '.join(_tables_in_delete_order())} RESTART IDENTITY CASCADE"
+                    )
                 )
             else:
-                for table in TABLES_IN_DELETE_ORDER:
+                for table in _tables_in_delete_order():
                     conn.execute(text(f"DELETE FROM {table}"))
     limiter.reset()
 
@@ -242,6 +237,17 @@ class Factory:
         }
         return self._post("/patients", body)
 
+    def time_off(self, doctor_id: int, *, days_ahead: int = 30, hours: int = 4) -> dict:
+        from datetime import UTC, datetime, timedelta
+
+        start = (datetime.now(UTC) + timedelta(days=days_ahead)).replace(microsecond=0)
+        body = {
+            "start_time": start.isoformat(),
+            "end_time": (start + timedelta(hours=hours)).isoformat(),
+            "reason": "Training",
+        }
+        return self._post(f"/doctors/{doctor_id}/time-off", body)
+
     def appointment(
         self,
         *,
@@ -256,7 +262,9 @@ class Factory:
         from meditrack.appointments.models import Appointment
         from meditrack.doctors.models import Doctor
 
-        start = start or datetime.now(UTC) + timedelta(days=1)
+        # Each appointment gets its own hour unless told otherwise, so that they never
+        # overlap by accident.
+        start = start or datetime.now(UTC) + timedelta(days=1, hours=self._next())
         with self.app.app_context():
             doctor = db.session.get(Doctor, doctor_id)
             row = Appointment(

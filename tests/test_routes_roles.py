@@ -5,6 +5,7 @@ The table is checked against the app's URL map, so a new route without a row fai
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -27,10 +28,15 @@ def only(allowed: dict[str, int], others: int = 403) -> dict[str, int]:
 PUBLIC = {role: 200 for role in ROLES}
 
 
+def _later(days: int, hour: int = 10) -> str:
+    day = (datetime.now(UTC) + timedelta(days=days)).date()
+    return f"{day}T{hour:02d}:00:00+00:00"
+
+
 @dataclass
 class Route:
     expected: dict[str, int]
-    body: dict | None = None
+    body: dict | Callable[[dict], dict] | None = None
     path_ids: dict[str, str] = field(default_factory=dict)  # path variable -> world key
     token: str = "access"
 
@@ -126,6 +132,64 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/patients/<int:patient_id>/restore"): Route(
         only({"admin": 200}), path_ids={"patient_id": "patient"}
     ),
+    ("GET", "/appointments"): Route(everyone(200)),
+    ("POST", "/appointments"): Route(
+        everyone(201),
+        body=lambda ids: {
+            "doctor_id": ids["doctor"],
+            "patient_id": ids["patient"],
+            "start_time": _later(5),
+        },
+    ),
+    ("GET", "/appointments/<int:appointment_id>"): Route(
+        everyone(200), path_ids={"appointment_id": "appointment"}
+    ),
+    ("PUT", "/appointments/<int:appointment_id>"): Route(
+        everyone(200), body={"reason": "Follow-up"}, path_ids={"appointment_id": "appointment"}
+    ),
+    ("PATCH", "/appointments/<int:appointment_id>"): Route(
+        only({"admin": 200, "receptionist": 200, "doctor": 200}),
+        body={"status": "checked_in"},
+        path_ids={"appointment_id": "appointment"},
+    ),
+    ("DELETE", "/appointments/<int:appointment_id>"): Route(
+        only({"admin": 204, "receptionist": 204}), path_ids={"appointment_id": "appointment"}
+    ),
+    ("POST", "/appointments/<int:appointment_id>/restore"): Route(
+        only({"admin": 200}), path_ids={"appointment_id": "appointment"}
+    ),
+    ("GET", "/appointments/<int:appointment_id>/history"): Route(
+        everyone(200), path_ids={"appointment_id": "appointment"}
+    ),
+    ("GET", "/doctors/<int:doctor_id>/availability"): Route(
+        everyone(200), path_ids={"doctor_id": "doctor"}
+    ),
+    ("GET", "/departments/<int:department_id>/availability"): Route(
+        everyone(200), path_ids={"department_id": "department"}
+    ),
+    ("GET", "/doctors/<int:doctor_id>/time-off"): Route(
+        only({"admin": 200, "receptionist": 200, "doctor": 200}), path_ids={"doctor_id": "doctor"}
+    ),
+    ("POST", "/doctors/<int:doctor_id>/time-off"): Route(
+        only({"admin": 201, "doctor": 201}),
+        body=lambda ids: {
+            "start_time": _later(20, 8),
+            "end_time": _later(20, 12),
+            "reason": "Conference",
+        },
+        path_ids={"doctor_id": "doctor"},
+    ),
+    ("DELETE", "/doctors/<int:doctor_id>/time-off/<int:time_off_id>"): Route(
+        only({"admin": 204, "doctor": 204}),
+        path_ids={"doctor_id": "doctor", "time_off_id": "time_off"},
+    ),
+    ("GET", "/doctors/<int:doctor_id>/calendar.ics"): Route(
+        only({"admin": 200, "receptionist": 200, "doctor": 200}), path_ids={"doctor_id": "doctor"}
+    ),
+    ("GET", "/patients/<int:patient_id>/calendar.ics"): Route(
+        only({"admin": 200, "receptionist": 200, "patient": 200}),
+        path_ids={"patient_id": "patient"},
+    ),
 }
 
 
@@ -151,7 +215,7 @@ def world(factory, make_account):
     department = factory.department()
     doctor = factory.doctor(department_id=department["id"], user_id=accounts["doctor"].id)
     patient = factory.patient(user_id=accounts["patient"].id, department_id=department["id"])
-    factory.appointment(
+    appointment = factory.appointment(
         patient_id=patient["id"],
         doctor_id=doctor["id"],
         start=datetime.now(UTC) - timedelta(days=3),
@@ -164,6 +228,8 @@ def world(factory, make_account):
         "idle_doctor": factory.doctor(department_id=department["id"])["id"],
         "patient": patient["id"],
         "user": make_account("receptionist").id,
+        "appointment": appointment,
+        "time_off": factory.time_off(doctor["id"])["id"],
     }
 
 
@@ -184,7 +250,8 @@ def test_route_answers_each_role_as_specified(client, world, method, rule, role)
         account = accounts[role]
         token = account.refresh_token if route.token == "refresh" else account.access_token
         headers["Authorization"] = f"Bearer {token}"
-    body = dict(route.body) if route.body is not None else None
+    body = route.body(ids) if callable(route.body) else route.body
+    body = dict(body) if body is not None else None
     if body is not None and rule == "/auth/register":
         body["email"] = _new_email(role)
     if body is not None and rule == "/doctors":

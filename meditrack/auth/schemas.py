@@ -1,6 +1,6 @@
 from marshmallow import ValidationError, validates_schema
 
-from meditrack.core.schemas import Email, Schema, ShortText, fields, validate
+from meditrack.core.schemas import Email, Schema, ShortText, Trimmed, fields, validate
 from meditrack.users.models import ROLE_VALUES
 from meditrack.users.schemas import UserSchema
 
@@ -30,7 +30,7 @@ class RegisterSchema(Schema):
 
 
 class LoginSchema(Schema):
-    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    email = Trimmed(required=True, max_length=254)
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
 
 

@@ -1,4 +1,4 @@
-from flask import request
+from flask import request, url_for
 from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
@@ -25,7 +25,7 @@ blp = Blueprint("auth", __name__, url_prefix="/auth", description="Sign-in and t
 def register(data):
     """Create an account (patients freely; other roles with an admin's token)."""
     user, tokens = service.register(actor=optional_actor(), data=data)
-    return {"user": user, **tokens}
+    return {"user": user, **tokens}, 201, {"Location": url_for("users.get_user", user_id=user.id)}
 
 
 @blp.post("/login")

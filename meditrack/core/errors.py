@@ -40,6 +40,10 @@ TITLES = {
     "conflict": "Conflict",
     "duplicate": "Already exists",
     "has_dependents": "Still in use",
+    "appointment_conflict": "Appointment conflict",
+    "outside_working_hours": "Outside working hours",
+    "invalid_transition": "Invalid status change",
+    "idempotency_mismatch": "Idempotency key reused",
     "precondition_failed": "Precondition failed",
     "payload_too_large": "Payload too large",
     "unsupported_media_type": "Unsupported media type",
@@ -129,7 +133,10 @@ def flatten(messages, prefix: str = "") -> dict[str, list[str]]:
     flat: dict[str, list[str]] = {}
     if isinstance(messages, Mapping):
         for key, value in messages.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema" and prefix:
+                name = prefix  # a nested object's own error is named by its path
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             flat.update(flatten(value, name))
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         flat[prefix or "_schema"] = list(messages)
@@ -177,10 +184,15 @@ def integrity_problem(error: IntegrityError):
     return problem(409, "conflict", "The change conflicts with the stored data.")
 
 
-def register(app: Flask) -> None:
-    @app.errorhandler(AppError)
-    def _app_error(error: AppError):
+def render(error: AppError | HTTPException):
+    """The problem response for an error the client caused."""
+    if isinstance(error, AppError):
         return problem(error.status, error.code, error.detail, headers=error.headers, **error.extra)
+    return http_problem(error)
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(AppError, render)
 
     @app.errorhandler(IntegrityError)
     def _integrity(error: IntegrityError):

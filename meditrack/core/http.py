@@ -8,8 +8,8 @@ import re
 import uuid
 
 from flask import Flask, Response, g, request
-from werkzeug.exceptions import BadRequest
-from werkzeug.routing import IntegerConverter
+from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from meditrack.core.errors import AppError, PreconditionFailed
 
@@ -23,11 +23,19 @@ class UnsupportedMediaType(AppError):
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` in a path: an id past 64 bits matches no route (404), never the database."""
+    """`<int:...>` in a path: an id past 64 bits names no row, so it is a 404 and never
+    reaches the database. Raised as NotFound: werkzeug turns a ValidationError into a 405
+    when the same path has routes for other methods."""
 
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", 2**63 - 1)
         super().__init__(url_map, *args, **kwargs)
+
+    def to_python(self, value: str) -> int:
+        try:
+            return super().to_python(value)
+        except ValidationError as exc:
+            raise NotFound() from exc
 
 
 def etag_of(data) -> str:

@@ -22,9 +22,10 @@ def get_or_404(model: type[T], ident: int, *, include_archived: bool = False) ->
     return row
 
 
-def referenced(model: type[T], ident: int, field: str) -> T:
+def referenced(model: type[T], ident: int, field: str, *, allow_archived: bool = False) -> T:
     """An id in a body or a query: missing (or archived) is a 422 naming the field."""
     row = db.session.get(model, ident)
-    if row is None or getattr(row, "archived_at", None) is not None:
+    archived = getattr(row, "archived_at", None) is not None and not allow_archived
+    if row is None or archived:
         raise FieldError(field, f"{label_of(model)} {ident} does not exist.")
     return row

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import marshmallow as ma
 from flask import request
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from meditrack.core.schemas import Int, Trimmed, fields, validate
 from meditrack.extensions import db
@@ -24,7 +24,7 @@ class ListQuery(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    page = Int(strict=False, load_default=1, validate=validate.Range(min=1, max=2**31))
+    page = Int(strict=False, load_default=1, validate=validate.Range(min=1))
     per_page = Int(strict=False, load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
     sort = fields.String(load_default=None)
     q = Trimmed(max_length=100, min_length=0, load_default=None)
@@ -61,9 +61,22 @@ def paginate(stmt: Select, args: Mapping, *, scalars: bool = True) -> Page:
     """Run one page of an already ordered statement, plus its count."""
     page, per_page = args["page"], args["per_page"]
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    paged = stmt.limit(per_page).offset((page - 1) * per_page)
-    result = db.session.scalars(paged) if scalars else db.session.execute(paged)
-    return Page(items=list(result.all()), total=total, headers=link_headers(page, per_page, total))
+    offset = (page - 1) * per_page
+    items = []
+    if offset < total:  # past the end there is nothing to fetch, however large the page
+        paged = stmt.limit(per_page).offset(offset)
+        result = db.session.scalars(paged) if scalars else db.session.execute(paged)
+        items = list(result.all())
+    return Page(items=items, total=total, headers=link_headers(page, per_page, total))
+
+
+def search(q: str | None, columns: Sequence[ColumnElement]) -> list[ColumnElement[bool]]:
+    """`q`: every word must appear, case-insensitively, in at least one of the columns.
+    % and _ are ordinary characters, not wildcards."""
+    return [
+        or_(*(column.icontains(term, autoescape=True) for column in columns))
+        for term in (q or "").split()
+    ]
 
 
 def link_headers(page: int, per_page: int, total: int) -> dict[str, str]:

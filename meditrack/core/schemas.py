@@ -145,12 +145,28 @@ class QueryId(Id):
         super().__init__(strict=False, **kwargs)
 
 
+def for_update(schema_cls: type[ma.Schema]) -> ma.Schema:
+    """The body of a PUT or PATCH: every top-level field optional, nested items whole."""
+    writable = tuple(name for name, field in schema_cls().fields.items() if not field.dump_only)
+    return schema_cls(partial=writable)
+
+
+class Bool(fields.Boolean):
+    """A JSON true or false, nothing else ("yes", 1 and "true" are refused)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class QueryBool(fields.Boolean):
     truthy = {"true", "1"}
     falsy = {"false", "0"}
 
 
 __all__ = [
+    "Bool",
     "Date",
     "DateTime",
     "Email",
@@ -164,6 +180,7 @@ __all__ = [
     "ShortText",
     "ValidationError",
     "fields",
+    "for_update",
     "validate",
 ]
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import undefer
 
 from meditrack.appointments.models import Appointment
 from meditrack.core.errors import Duplicate, HasDependents
 from meditrack.core.lookup import get_or_404
-from meditrack.core.pagination import Page, order_by, paginate
+from meditrack.core.pagination import Page, order_by, paginate, search
 from meditrack.departments.models import Department
 from meditrack.doctors.models import Doctor
 from meditrack.extensions import db
@@ -27,11 +27,7 @@ SEARCHED = (Department.name, Department.description, Department.location)
 
 def list_departments(*, args: Mapping) -> Page:
     stmt = select(Department).options(*WITH_COUNTS)
-    if args.get("q"):
-        # autoescape: a % or _ in the search is a character, not a wildcard
-        stmt = stmt.where(
-            or_(*(column.icontains(args["q"], autoescape=True) for column in SEARCHED))
-        )
+    stmt = stmt.where(*search(args.get("q"), SEARCHED))
     return paginate(order_by(stmt, args.get("sort"), SORTS, "name", Department.id), args)
 
 

@@ -2,6 +2,7 @@ from flask import url_for
 from flask_smorest import Blueprint
 
 from meditrack.core.http import require_match
+from meditrack.core.schemas import for_update
 from meditrack.departments import service
 from meditrack.departments.schemas import DepartmentQuery, DepartmentSchema
 from meditrack.permissions import current_actor
@@ -41,7 +42,7 @@ def get_department(department_id):
 
 
 @blp.route("/<int:department_id>", methods=["PUT", "PATCH"])
-@blp.arguments(DepartmentSchema(partial=True))
+@blp.arguments(for_update(DepartmentSchema))
 @blp.response(200, DepartmentSchema)
 def update_department(changes, department_id):
     """Update a department (only the fields sent change)."""

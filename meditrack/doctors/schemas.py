@@ -2,6 +2,7 @@ from marshmallow import ValidationError, validates_schema
 
 from meditrack.core.pagination import ListQuery
 from meditrack.core.schemas import (
+    Bool,
     ClockTime,
     DateTime,
     Email,
@@ -44,7 +45,7 @@ class DoctorSchema(Schema):
     department_id = Id(required=True)
     department = fields.Nested(DepartmentRefSchema, dump_only=True)
     user_id = Id(allow_none=True)
-    is_active = fields.Boolean()
+    is_active = Bool()
     slot_minutes = Int(
         validate=validate.Range(min=5, max=240),
         metadata={"description": "Length of one booking slot; default 30."},

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from meditrack.appointments.models import ACTIVE_STATUSES, Appointment
 from meditrack.core import timeutil
 from meditrack.core.errors import Duplicate, FieldError, HasDependents
 from meditrack.core.lookup import get_or_404, referenced
-from meditrack.core.pagination import Page, order_by, paginate
+from meditrack.core.pagination import Page, order_by, paginate, search
 from meditrack.departments.models import Department
 from meditrack.doctors.models import Doctor, WorkingPeriod
 from meditrack.extensions import db
@@ -40,9 +40,7 @@ def list_doctors(*, actor: Actor, args: Mapping) -> Page:
         stmt = stmt.where(func.lower(Doctor.specialization) == args["specialization"].lower())
     if args.get("is_active") is not None:
         stmt = stmt.where(Doctor.is_active == args["is_active"])
-    for term in (args.get("q") or "").split():
-        # autoescape: a % or _ in the search is a character, not a wildcard
-        stmt = stmt.where(or_(*(column.icontains(term, autoescape=True) for column in SEARCHED)))
+    stmt = stmt.where(*search(args.get("q"), SEARCHED))
     return paginate(order_by(stmt, args.get("sort"), SORTS, "last_name", Doctor.id), args)
 
 
@@ -137,3 +135,18 @@ def _ensure_free(condition, own_id: int | None, message: str) -> None:
         stmt = stmt.where(Doctor.id != own_id)
     if db.session.scalar(stmt.limit(1)) is not None:
         raise Duplicate(message)
+
+
+def doctors_of_department(department_id: int) -> list[Doctor]:
+    """The department's doctors who can take appointments."""
+    return list(
+        db.session.scalars(
+            select(Doctor)
+            .where(
+                Doctor.department_id == department_id,
+                Doctor.archived_at.is_(None),
+                Doctor.is_active,
+            )
+            .order_by(Doctor.id)
+        )
+    )

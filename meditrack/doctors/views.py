@@ -3,6 +3,7 @@ from flask_smorest import Blueprint
 
 from meditrack.core.http import require_match
 from meditrack.core.pagination import ArchivedQuery
+from meditrack.core.schemas import for_update
 from meditrack.doctors import service
 from meditrack.doctors.schemas import DoctorQuery, DoctorSchema
 from meditrack.permissions import current_actor
@@ -42,7 +43,7 @@ def get_doctor(args, doctor_id):
 
 
 @blp.route("/<int:doctor_id>", methods=["PUT", "PATCH"])
-@blp.arguments(DoctorSchema(partial=True))
+@blp.arguments(for_update(DoctorSchema))
 @blp.response(200, DoctorSchema)
 def update_doctor(changes, doctor_id):
     """Update a doctor (only the fields sent change; working_hours is replaced whole)."""

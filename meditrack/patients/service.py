@@ -5,14 +5,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from meditrack.appointments.models import ACTIVE_STATUSES, Appointment, Status
+from meditrack.appointments import service as appointments_service
 from meditrack.core import timeutil
 from meditrack.core.errors import Duplicate, FieldError, Forbidden, NotFound
 from meditrack.core.lookup import referenced
-from meditrack.core.pagination import Page, order_by, paginate
+from meditrack.core.pagination import Page, order_by, paginate, search
 from meditrack.departments.models import Department
 from meditrack.extensions import db
 from meditrack.patients.models import Patient
@@ -49,9 +49,7 @@ def list_patients(*, actor: Actor, args: Mapping) -> Page:
         stmt = stmt.where(Patient.date_of_birth == args["date_of_birth"])
     if args.get("gender"):
         stmt = stmt.where(Patient.gender == args["gender"])
-    for term in (args.get("q") or "").split():
-        # autoescape: a % or _ in the search is a character, not a wildcard
-        stmt = stmt.where(or_(*(column.icontains(term, autoescape=True) for column in SEARCHED)))
+    stmt = stmt.where(*search(args.get("q"), SEARCHED))
     return paginate(order_by(stmt, args.get("sort"), SORTS, "last_name", Patient.id), args)
 
 
@@ -104,19 +102,10 @@ def update_patient(*, actor: Actor, patient: Patient, changes: Mapping) -> Patie
 def archive_patient(*, actor: Actor, patient: Patient) -> None:
     """Archive the record and cancel the patient's upcoming appointments."""
     require_role(actor, *STAFF)
-    now = timeutil.now()
-    patient.archived_at = now
-    db.session.execute(
-        update(Appointment)
-        .where(
-            Appointment.patient_id == patient.id,
-            Appointment.status.in_(ACTIVE_STATUSES),
-            Appointment.start_time > now,
-        )
-        .values(
-            status=Status.CANCELLED.value, cancellation_reason=ARCHIVE_CANCELLATION, updated_at=now
-        )
+    appointments_service.cancel_upcoming_for_patient(
+        actor=actor, patient_id=patient.id, reason=ARCHIVE_CANCELLATION
     )
+    patient.archived_at = timeutil.now()
     db.session.flush()
 
 

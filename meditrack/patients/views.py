@@ -3,6 +3,7 @@ from flask_smorest import Blueprint
 
 from meditrack.core.http import require_match
 from meditrack.core.pagination import ArchivedQuery
+from meditrack.core.schemas import for_update
 from meditrack.patients import service
 from meditrack.patients.schemas import PatientQuery, PatientSchema
 from meditrack.permissions import current_actor
@@ -42,7 +43,7 @@ def get_patient(args, patient_id):
 
 
 @blp.route("/<int:patient_id>", methods=["PUT", "PATCH"])
-@blp.arguments(PatientSchema(partial=True))
+@blp.arguments(for_update(PatientSchema))
 @blp.response(200, PatientSchema)
 def update_patient(changes, patient_id):
     """Update a patient (only the fields sent change; each role its own fields)."""

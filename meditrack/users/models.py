@@ -39,17 +39,18 @@ class User(TimestampMixin, db.Model):
 
 
 # Linked records live on the doctor's and the patient's side (doctors.user_id,
-# patients.user_id); these read-only relationships expose them on the user.
+# patients.user_id); these read-only relationships expose them on the user, while
+# they are not archived.
 User.doctor = db.relationship(
     "Doctor",
-    primaryjoin="User.id == foreign(Doctor.user_id)",
+    primaryjoin="and_(User.id == foreign(Doctor.user_id), Doctor.archived_at.is_(None))",
     uselist=False,
     viewonly=True,
     lazy="selectin",
 )
 User.patient = db.relationship(
     "Patient",
-    primaryjoin="User.id == foreign(Patient.user_id)",
+    primaryjoin="and_(User.id == foreign(Patient.user_id), Patient.archived_at.is_(None))",
     uselist=False,
     viewonly=True,
     lazy="selectin",

@@ -1,5 +1,5 @@
 from meditrack.core.pagination import ListQuery
-from meditrack.core.schemas import DateTime, Email, Schema, ShortText, fields, validate
+from meditrack.core.schemas import Bool, DateTime, Email, Schema, ShortText, fields, validate
 from meditrack.users.models import ROLE_VALUES
 
 
@@ -8,7 +8,7 @@ class UserSchema(Schema):
     name = ShortText()
     email = Email()
     role = fields.String(validate=validate.OneOf(ROLE_VALUES))
-    is_active = fields.Boolean()
+    is_active = Bool()
     patient_id = fields.Function(
         lambda user: user.patient.id if user.patient else None, dump_only=True
     )
@@ -21,7 +21,7 @@ class UserSchema(Schema):
 class UserUpdateSchema(Schema):
     name = ShortText()
     role = fields.String(validate=validate.OneOf(ROLE_VALUES))
-    is_active = fields.Boolean()
+    is_active = Bool()
 
 
 class UserQuery(ListQuery):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from meditrack.core.errors import Conflict, NotFound
-from meditrack.core.pagination import Page, order_by, paginate
+from meditrack.core.pagination import Page, order_by, paginate, search
 from meditrack.extensions import db
 from meditrack.permissions import Actor, require_role
 from meditrack.users.models import Role, User
@@ -20,9 +20,7 @@ def list_users(*, actor: Actor, args: Mapping) -> Page:
     stmt = select(User)
     if args.get("role"):
         stmt = stmt.where(User.role == args["role"])
-    if args.get("q"):
-        pattern = f"%{args['q']}%"
-        stmt = stmt.where(or_(User.name.ilike(pattern), User.email.ilike(pattern)))
+    stmt = stmt.where(*search(args.get("q"), (User.name, User.email)))
     return paginate(order_by(stmt, args.get("sort"), SORTS, "name", User.id), args)
 
 

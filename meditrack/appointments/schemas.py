@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from marshmallow import ValidationError, validates_schema
+
+from meditrack.appointments.models import STATUS_VALUES
+from meditrack.appointments.rules import MAX_MINUTES, MIN_MINUTES
+from meditrack.core import timeutil
+from meditrack.core.pagination import ListQuery
+from meditrack.core.schemas import (
+    Date,
+    DateTime,
+    FreeText,
+    Id,
+    Int,
+    QueryBool,
+    QueryId,
+    Schema,
+    fields,
+    validate,
+)
+from meditrack.doctors.schemas import DoctorRefSchema
+from meditrack.patients.schemas import PatientRefSchema
+
+Minutes = lambda **kw: Int(validate=validate.Range(min=MIN_MINUTES, max=MAX_MINUTES), **kw)  # noqa: E731
+
+
+class AppointmentSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    patient_id = fields.Integer(dump_only=True)
+    doctor_id = fields.Integer(dump_only=True)
+    department_id = fields.Integer(dump_only=True)
+    patient = fields.Nested(PatientRefSchema, dump_only=True)
+    doctor = fields.Nested(DoctorRefSchema, dump_only=True)
+    start_time = DateTime(dump_only=True)
+    end_time = DateTime(dump_only=True)
+    duration_minutes = fields.Method("_minutes", dump_only=True)
+    status = fields.String(dump_only=True, metadata={"enum": list(STATUS_VALUES)})
+    reason = fields.String(dump_only=True)
+    notes = fields.String(dump_only=True)
+    cancellation_reason = fields.String(dump_only=True)
+    created_by = fields.Integer(dump_only=True)
+    created_at = DateTime(dump_only=True)
+    updated_at = DateTime(dump_only=True)
+
+    def _minutes(self, appointment) -> int:
+        return int((appointment.end_time - appointment.start_time).total_seconds() // 60)
+
+
+class _Times(Schema):
+    start_time = DateTime()
+    end_time = DateTime()
+    duration_minutes = Minutes()
+
+    @validates_schema
+    def _one_length(self, data, **kwargs):
+        if "end_time" in data and "duration_minutes" in data:
+            raise ValidationError(
+                {"duration_minutes": ["Send end_time or duration_minutes, not both."]}
+            )
+
+
+class BookingSchema(_Times):
+    patient_id = Id(metadata={"description": "Optional for a patient booking for themselves."})
+    doctor_id = Id(required=True)
+    start_time = DateTime(required=True)
+    reason = FreeText()
+    notes = FreeText()
+
+
+class AppointmentUpdateSchema(_Times):
+    """Move (times, doctor), edit reason/notes, or change the status (on its own)."""
+
+    doctor_id = Id()
+    reason = FreeText()
+    notes = FreeText()
+    status = fields.String(validate=validate.OneOf(STATUS_VALUES))
+    cancellation_reason = FreeText()
+
+    @validates_schema
+    def _status_alone(self, data, **kwargs):
+        if "status" in data:
+            others = sorted(set(data) - {"status", "cancellation_reason"})
+            if others:
+                raise ValidationError(
+                    {name: ["Change the status in a request of its own."] for name in others}
+                )
+        elif "cancellation_reason" in data:
+            raise ValidationError({"cancellation_reason": ["Send it with status cancelled."]})
+
+
+class HistoryEntrySchema(Schema):
+    status = fields.String()
+    changed_at = DateTime()
+    changed_by = fields.Integer()
+    reason = fields.String()
+    start_time = DateTime()
+    end_time = DateTime()
+
+
+class DayOrInstant(fields.Field):
+    """A date (a whole day in hospital time) or an RFC 3339 datetime."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and len(value) == 10:
+            return Date()._deserialize(value, attr, data)
+        return DateTime()._deserialize(value, attr, data)
+
+
+def window(args) -> tuple[datetime | None, datetime | None]:
+    """`from` inclusive; `to` inclusive as a date (the whole day), exclusive as a datetime."""
+    start, end = args.get("from"), args.get("to")
+    if isinstance(start, date) and not isinstance(start, datetime):
+        start = timeutil.day_bounds(start)[0]
+    if isinstance(end, date) and not isinstance(end, datetime):
+        end = timeutil.day_bounds(end)[1]
+    return start, end
+
+
+class WindowQuery(Schema):
+    class Meta:
+        unknown = "exclude"
+
+    start = DayOrInstant(data_key="from", metadata={"description": "Inclusive; date or datetime."})
+    end = DayOrInstant(
+        data_key="to",
+        metadata={"description": "A date includes that whole day; a datetime is exclusive."},
+    )
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        start, end = window({"from": data.get("start"), "to": data.get("end")})
+        if start and end and end <= start:
+            raise ValidationError({"to": ["The end of the range must be after its start."]})
+
+
+class AppointmentQuery(ListQuery, WindowQuery):
+    SORTS = ("start_time", "created_at")
+
+    patient_id = QueryId()
+    doctor_id = QueryId()
+    department_id = QueryId()
+    status = fields.String(metadata={"description": "One status or a comma-separated list."})
+    include_archived = QueryBool(load_default=False)
+
+    @validates_schema
+    def _statuses(self, data, **kwargs):
+        if data.get("status"):
+            unknown = [s for s in data["status"].split(",") if s.strip() not in STATUS_VALUES]
+            if unknown:
+                raise ValidationError({"status": [f"Unknown status: {', '.join(unknown)}."]})
+
+
+class AvailabilityQuery(Schema):
+    class Meta:
+        unknown = "exclude"
+
+    date = Date(metadata={"description": "First day, in hospital time; default today."})
+    days = Int(strict=False, load_default=1, validate=validate.Range(min=1, max=14))
+    duration = Int(
+        strict=False,
+        validate=validate.Range(min=MIN_MINUTES, max=MAX_MINUTES),
+        metadata={"description": "Slot length in minutes; default the doctor's."},
+    )
+
+
+class SlotSchema(Schema):
+    start_time = DateTime()
+    end_time = DateTime()
+
+
+class DepartmentSlotSchema(SlotSchema):
+    doctor_id = fields.Integer()
+
+
+class TimeOffSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    doctor_id = fields.Integer(dump_only=True)
+    start_time = DateTime(required=True)
+    end_time = DateTime(required=True)
+    reason = FreeText()
+    created_by = fields.Integer(dump_only=True)
+    created_at = DateTime(dump_only=True)
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if data["end_time"] <= data["start_time"]:
+            raise ValidationError({"end_time": ["The end must be after the start."]})
+
+
+class TimeOffQuery(ListQuery):
+    SORTS = ("start_time",)

@@ -1,0 +1,373 @@
+"""Booking, moving, status changes and archiving of appointments.
+
+The no-overlap rule is checked here for a clear answer, and enforced by the database for
+certainty: exclusion constraints on PostgreSQL, triggers on SQLite, whose write requests
+also hold the write lock from their first statement (meditrack/core/sqlite.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from meditrack.appointments import rules
+from meditrack.appointments.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentEvent,
+    Status,
+    TimeOff,
+)
+from meditrack.appointments.rules import (
+    AppointmentConflict,
+    InvalidTransition,
+    OutsideWorkingHours,
+)
+from meditrack.appointments.schemas import window
+from meditrack.core import timeutil
+from meditrack.core.errors import FieldError, Forbidden, NotFound
+from meditrack.core.lookup import referenced
+from meditrack.core.pagination import Page, order_by, paginate
+from meditrack.departments.models import Department
+from meditrack.doctors.models import Doctor
+from meditrack.extensions import db
+from meditrack.patients.models import Patient
+from meditrack.permissions import STAFF, Actor, appointment_scope, require_role
+from meditrack.users.models import Role
+
+SORTS = {"start_time": Appointment.start_time, "created_at": Appointment.created_at}
+LOAD = (
+    joinedload(Appointment.patient),
+    joinedload(Appointment.doctor).lazyload(Doctor.working_hours),
+)
+MOVES = frozenset({"start_time", "end_time", "duration_minutes", "doctor_id"})
+
+
+# Reading ---------------------------------------------------------------------------
+
+
+def list_appointments(*, actor: Actor, args: Mapping) -> Page:
+    stmt = select(Appointment).options(*LOAD).where(appointment_scope(actor))
+    if args.get("include_archived"):
+        require_role(actor, Role.ADMIN)
+    else:
+        stmt = stmt.where(Appointment.archived_at.is_(None))
+    for field, model, column in (
+        ("patient_id", Patient, Appointment.patient_id),
+        ("doctor_id", Doctor, Appointment.doctor_id),
+        ("department_id", Department, Appointment.department_id),
+    ):
+        if args.get(field) is not None:
+            referenced(model, args[field], field, allow_archived=True)
+            stmt = stmt.where(column == args[field])
+    if args.get("status"):
+        stmt = stmt.where(Appointment.status.in_([s.strip() for s in args["status"].split(",")]))
+    start, end = window(args)
+    if start is not None:
+        stmt = stmt.where(Appointment.start_time >= start)
+    if end is not None:
+        stmt = stmt.where(Appointment.start_time < end)
+    return paginate(order_by(stmt, args.get("sort"), SORTS, "start_time", Appointment.id), args)
+
+
+def get_appointment(
+    *, actor: Actor, appointment_id: int, include_archived: bool = False
+) -> Appointment:
+    """The appointment if the caller may see it; otherwise 404, as if it did not exist."""
+    if include_archived:
+        require_role(actor, Role.ADMIN)
+    stmt = (
+        select(Appointment)
+        .options(*LOAD)
+        .where(Appointment.id == appointment_id, appointment_scope(actor))
+    )
+    if not include_archived:
+        stmt = stmt.where(Appointment.archived_at.is_(None))
+    appointment = db.session.scalar(stmt)
+    if appointment is None:
+        raise NotFound(f"Appointment {appointment_id} does not exist.")
+    return appointment
+
+
+def history(*, actor: Actor, appointment_id: int) -> list[AppointmentEvent]:
+    appointment = get_appointment(actor=actor, appointment_id=appointment_id)
+    return list(
+        db.session.scalars(
+            select(AppointmentEvent)
+            .where(AppointmentEvent.appointment_id == appointment.id)
+            .order_by(AppointmentEvent.changed_at, AppointmentEvent.id)
+        )
+    )
+
+
+# Booking and moving ------------------------------------------------------------------
+
+
+def book(*, actor: Actor, data: Mapping) -> Appointment:
+    patient = _patient_for_booking(actor, data.get("patient_id"))
+    doctor = _doctor_for_booking(actor, data["doctor_id"])
+    start = data["start_time"].astimezone(UTC)
+    end = rules.resolve_end(
+        start,
+        end=_utc(data.get("end_time")),
+        minutes=data.get("duration_minutes"),
+        default_minutes=doctor.slot_minutes,
+    )
+    _check_slot(doctor, patient.id, start, end)
+    appointment = Appointment(
+        patient_id=patient.id,
+        doctor_id=doctor.id,
+        department_id=doctor.department_id,
+        start_time=start,
+        end_time=end,
+        status=Status.SCHEDULED.value,
+        reason=data.get("reason"),
+        notes=data.get("notes"),
+        created_by=actor.user_id,
+    )
+    db.session.add(appointment)
+    _flush_or_conflict(appointment)
+    _record(appointment, actor)
+    return appointment
+
+
+def update(*, actor: Actor, appointment: Appointment, changes: Mapping) -> Appointment:
+    """Change the status, or move the appointment and edit its reason and notes."""
+    if "status" in changes:
+        return change_status(
+            actor=actor,
+            appointment=appointment,
+            status=changes["status"],
+            reason=changes.get("cancellation_reason"),
+        )
+    if actor.role == Role.PATIENT and "notes" in changes:
+        raise Forbidden("Patients may not edit the notes.")
+    moved = bool(MOVES & changes.keys())
+    if moved:
+        _move(actor, appointment, changes)
+    for name in ("reason", "notes"):
+        if name in changes:
+            setattr(appointment, name, changes[name])
+    _flush_or_conflict(appointment)
+    if moved:
+        _record(appointment, actor)
+    return appointment
+
+
+def _move(actor: Actor, appointment: Appointment, changes: Mapping) -> None:
+    if appointment.status != Status.SCHEDULED:
+        raise InvalidTransition(f"A {appointment.status} appointment cannot be moved.")
+    doctor = appointment.doctor
+    if "doctor_id" in changes and changes["doctor_id"] != appointment.doctor_id:
+        doctor = _doctor_for_booking(actor, changes["doctor_id"])
+    start = _utc(changes.get("start_time")) or appointment.start_time
+    minutes = changes.get("duration_minutes")
+    end = _utc(changes.get("end_time"))
+    if end is None and minutes is None:
+        end = start + (appointment.end_time - appointment.start_time)  # keep the length
+    end = rules.resolve_end(start, end=end, minutes=minutes, default_minutes=doctor.slot_minutes)
+    _check_slot(doctor, appointment.patient_id, start, end, exclude_id=appointment.id)
+    appointment.doctor_id = doctor.id
+    appointment.department_id = doctor.department_id
+    appointment.start_time, appointment.end_time = start, end
+
+
+def change_status(
+    *, actor: Actor, appointment: Appointment, status: str, reason: str | None
+) -> Appointment:
+    allowed = rules.TRANSITIONS.get((appointment.status, status))
+    if allowed is None:
+        raise InvalidTransition(f"An appointment cannot go from {appointment.status} to {status}.")
+    if actor.role not in allowed:
+        raise Forbidden(f"Your role may not mark an appointment {status}.")
+    if status == Status.CANCELLED and not reason:
+        raise FieldError("cancellation_reason", "Say why the appointment is cancelled.")
+    if status != Status.CANCELLED and reason:
+        raise FieldError("cancellation_reason", "Only a cancellation has a reason.")
+    if status == Status.NO_SHOW and timeutil.now() < appointment.start_time:
+        raise InvalidTransition("An appointment is a no-show only after its start time.")
+    appointment.status = status
+    if status == Status.CANCELLED:
+        appointment.cancellation_reason = reason
+    db.session.flush()
+    _record(appointment, actor, reason=reason)
+    return appointment
+
+
+def cancel_upcoming_for_patient(*, actor: Actor, patient_id: int, reason: str) -> int:
+    """Cancel a patient's future active appointments (their record is being archived)."""
+    upcoming = db.session.scalars(
+        select(Appointment).where(
+            Appointment.patient_id == patient_id,
+            Appointment.status.in_(ACTIVE_STATUSES),
+            Appointment.archived_at.is_(None),
+            Appointment.start_time > timeutil.now(),
+        )
+    ).all()
+    for appointment in upcoming:
+        appointment.status = Status.CANCELLED.value
+        appointment.cancellation_reason = reason
+        _record(appointment, actor, reason=reason)
+    db.session.flush()
+    return len(upcoming)
+
+
+# Archiving ---------------------------------------------------------------------------
+
+
+def archive(*, actor: Actor, appointment: Appointment) -> None:
+    require_role(actor, *STAFF)
+    appointment.archived_at = timeutil.now()
+    db.session.flush()
+
+
+def restore(*, actor: Actor, appointment: Appointment) -> Appointment:
+    """Bring an archived appointment back; refused if its time has since been taken."""
+    require_role(actor, Role.ADMIN)
+    if appointment.archived_at is not None and appointment.status in ACTIVE_STATUSES:
+        clashes = conflicts(
+            appointment.doctor_id,
+            appointment.patient_id,
+            appointment.start_time,
+            appointment.end_time,
+        )
+        if clashes:
+            raise AppointmentConflict("That time has been booked since.", conflicts=clashes)
+    appointment.archived_at = None
+    _flush_or_conflict(appointment)
+    return appointment
+
+
+# Rules that need the database ----------------------------------------------------------
+
+
+def _patient_for_booking(actor: Actor, patient_id: int | None) -> Patient:
+    if actor.role == Role.PATIENT:
+        if actor.patient_id is None:
+            raise FieldError("patient_id", "Create your patient record first (POST /patients).")
+        if patient_id is not None and patient_id != actor.patient_id:
+            raise Forbidden("Patients book for themselves only.")
+        patient_id = actor.patient_id
+    if patient_id is None:
+        raise FieldError("patient_id", "Missing data for required field.")
+    return referenced(Patient, patient_id, "patient_id")
+
+
+def _doctor_for_booking(actor: Actor, doctor_id: int) -> Doctor:
+    if actor.role == Role.DOCTOR and doctor_id != actor.doctor_id:
+        raise Forbidden("Doctors book on their own schedule only.")
+    doctor = referenced(Doctor, doctor_id, "doctor_id")
+    if not doctor.is_active:
+        raise FieldError("doctor_id", f"Doctor {doctor_id} is not taking appointments.")
+    return doctor
+
+
+def _check_slot(
+    doctor: Doctor,
+    patient_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    exclude_id: int | None = None,
+) -> None:
+    rules.check_start(start, timeutil.now())
+    tz = timeutil.hospital_tz()
+    if doctor.working_hours and not rules.within_working_hours(
+        doctor.working_hours, start, end, tz
+    ):
+        raise OutsideWorkingHours("The time is outside the doctor's working hours.")
+    off = db.session.scalar(
+        select(TimeOff.id)
+        .where(TimeOff.doctor_id == doctor.id, TimeOff.start_time < end, TimeOff.end_time > start)
+        .limit(1)
+    )
+    if off is not None:
+        raise OutsideWorkingHours("The doctor is off at that time.")
+    clashes = conflicts(doctor.id, patient_id, start, end, exclude_id=exclude_id)
+    if clashes:
+        raise AppointmentConflict(
+            "The doctor or the patient is already booked then.", conflicts=clashes
+        )
+
+
+def active_overlapping(start: datetime, end: datetime) -> Select:
+    return select(Appointment).where(
+        Appointment.status.in_(ACTIVE_STATUSES),
+        Appointment.archived_at.is_(None),
+        Appointment.start_time < end,
+        Appointment.end_time > start,
+    )
+
+
+def conflicts(
+    doctor_id: int,
+    patient_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    exclude_id: int | None = None,
+) -> list[dict]:
+    """The clashing time ranges: never whose they are."""
+    stmt = (
+        active_overlapping(start, end)
+        .where(or_(Appointment.doctor_id == doctor_id, Appointment.patient_id == patient_id))
+        .order_by(Appointment.start_time)
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Appointment.id != exclude_id)
+    return [time_range(row) for row in db.session.scalars(stmt)]
+
+
+def time_range(row) -> dict:
+    tz = timeutil.hospital_tz()
+    return {
+        "start_time": row.start_time.astimezone(tz).isoformat(),
+        "end_time": row.end_time.astimezone(tz).isoformat(),
+    }
+
+
+def _flush_or_conflict(appointment: Appointment) -> None:
+    """Flush in a savepoint; a lost race against the database's no-overlap rule is a 409."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        if not is_overlap_violation(exc):
+            raise
+        clashes = conflicts(
+            appointment.doctor_id,
+            appointment.patient_id,
+            appointment.start_time,
+            appointment.end_time,
+            exclude_id=appointment.id,
+        )
+        raise AppointmentConflict(
+            "The doctor or the patient is already booked then.", conflicts=clashes
+        ) from exc
+
+
+def is_overlap_violation(exc: IntegrityError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate == "23P01" or "appointment_conflict" in str(exc.orig)
+
+
+def _record(appointment: Appointment, actor: Actor, *, reason: str | None = None) -> None:
+    db.session.add(
+        AppointmentEvent(
+            appointment_id=appointment.id,
+            status=appointment.status,
+            start_time=appointment.start_time,
+            end_time=appointment.end_time,
+            reason=reason,
+            changed_by=actor.user_id,
+            changed_at=timeutil.now(),
+        )
+    )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)

@@ -1,0 +1,199 @@
+from flask import Response, url_for
+from flask_smorest import Blueprint
+
+from meditrack.appointments import availability, calendar, service, time_off
+from meditrack.appointments.idempotency import HEADER_DOC, idempotent
+from meditrack.appointments.schemas import (
+    AppointmentQuery,
+    AppointmentSchema,
+    AppointmentUpdateSchema,
+    AvailabilityQuery,
+    BookingSchema,
+    DepartmentSlotSchema,
+    HistoryEntrySchema,
+    SlotSchema,
+    TimeOffQuery,
+    TimeOffSchema,
+    WindowQuery,
+)
+from meditrack.core.http import require_match
+from meditrack.core.pagination import ArchivedQuery
+from meditrack.departments import service as departments_service
+from meditrack.doctors import service as doctors_service
+from meditrack.patients import service as patients_service
+from meditrack.permissions import current_actor
+
+blp = Blueprint(
+    "appointments",
+    __name__,
+    url_prefix="/appointments",
+    description="Booking, moving, checking in and cancelling appointments.",
+)
+schedule = Blueprint(
+    "scheduling", __name__, description="Free slots, doctors' time off and calendar feeds."
+)
+
+ICS_DOC = {
+    "responses": {
+        "200": {
+            "description": "An iCalendar (RFC 5545) feed.",
+            "content": {"text/calendar": {"schema": {"type": "string"}}},
+        }
+    }
+}
+
+
+@blp.get("")
+@blp.arguments(AppointmentQuery, location="query")
+@blp.response(200, AppointmentSchema(many=True))
+def list_appointments(args):
+    """List the appointments the caller may see."""
+    page = service.list_appointments(actor=current_actor(), args=args)
+    return page.items, 200, page.headers
+
+
+@blp.post("")
+@idempotent
+@blp.doc(parameters=[HEADER_DOC])
+@blp.arguments(BookingSchema)
+@blp.response(201, AppointmentSchema)
+def book_appointment(data):
+    """Book an appointment (never overlapping the doctor's or the patient's others)."""
+    appointment = service.book(actor=current_actor(), data=data)
+    location = url_for("appointments.get_appointment", appointment_id=appointment.id)
+    return appointment, 201, {"Location": location}
+
+
+@blp.get("/<int:appointment_id>")
+@blp.arguments(ArchivedQuery, location="query")
+@blp.response(200, AppointmentSchema)
+def get_appointment(args, appointment_id):
+    """Show one appointment."""
+    return service.get_appointment(actor=current_actor(), appointment_id=appointment_id, **args)
+
+
+@blp.route("/<int:appointment_id>", methods=["PUT", "PATCH"])
+@blp.arguments(AppointmentUpdateSchema)
+@blp.response(200, AppointmentSchema)
+def update_appointment(changes, appointment_id):
+    """Move it, edit reason and notes, or change its status (with cancellation_reason)."""
+    actor = current_actor()
+    appointment = service.get_appointment(actor=actor, appointment_id=appointment_id)
+    require_match(AppointmentSchema().dump(appointment))
+    return service.update(actor=actor, appointment=appointment, changes=changes)
+
+
+@blp.delete("/<int:appointment_id>")
+@blp.response(204)
+def archive_appointment(appointment_id):
+    """Archive an appointment (its time becomes free)."""
+    actor = current_actor()
+    appointment = service.get_appointment(actor=actor, appointment_id=appointment_id)
+    require_match(AppointmentSchema().dump(appointment))
+    service.archive(actor=actor, appointment=appointment)
+
+
+@blp.post("/<int:appointment_id>/restore")
+@blp.response(200, AppointmentSchema)
+def restore_appointment(appointment_id):
+    """Bring an archived appointment back (admin)."""
+    actor = current_actor()
+    appointment = service.get_appointment(
+        actor=actor, appointment_id=appointment_id, include_archived=True
+    )
+    return service.restore(actor=actor, appointment=appointment)
+
+
+@blp.get("/<int:appointment_id>/history")
+@blp.response(200, HistoryEntrySchema(many=True))
+def appointment_history(appointment_id):
+    """The booking, then every status change and move, oldest first."""
+    return service.history(actor=current_actor(), appointment_id=appointment_id)
+
+
+@schedule.get("/doctors/<int:doctor_id>/availability")
+@schedule.arguments(AvailabilityQuery, location="query")
+@schedule.response(200, SlotSchema(many=True))
+def doctor_availability(args, doctor_id):
+    """Free slots of a doctor (every one of them, not paginated)."""
+    doctor = doctors_service.get_doctor(actor=current_actor(), doctor_id=doctor_id)
+    slots = availability.free_slots(
+        [doctor], first_day=args.get("date"), days=args["days"], duration=args.get("duration")
+    )
+    return [{"start_time": start, "end_time": end} for _, start, end in slots]
+
+
+@schedule.get("/departments/<int:department_id>/availability")
+@schedule.arguments(AvailabilityQuery, location="query")
+@schedule.response(200, DepartmentSlotSchema(many=True))
+def department_availability(args, department_id):
+    """Free slots of every active doctor of a department (not paginated)."""
+    departments_service.get_department(department_id=department_id)
+    doctors = doctors_service.doctors_of_department(department_id)
+    slots = availability.free_slots(
+        doctors, first_day=args.get("date"), days=args["days"], duration=args.get("duration")
+    )
+    return [
+        {"doctor_id": doctor_id, "start_time": start, "end_time": end}
+        for doctor_id, start, end in slots
+    ]
+
+
+@schedule.get("/doctors/<int:doctor_id>/time-off")
+@schedule.arguments(TimeOffQuery, location="query")
+@schedule.response(200, TimeOffSchema(many=True))
+def list_time_off(args, doctor_id):
+    """A doctor's time off (staff and the doctor)."""
+    actor = current_actor()
+    doctor = doctors_service.get_doctor(actor=actor, doctor_id=doctor_id)
+    page = time_off.list_time_off(actor=actor, doctor=doctor, args=args)
+    return page.items, 200, page.headers
+
+
+@schedule.post("/doctors/<int:doctor_id>/time-off")
+@schedule.arguments(TimeOffSchema)
+@schedule.response(201, TimeOffSchema)
+def add_time_off(data, doctor_id):
+    """Add time off (admin, the doctor); refused over booked appointments."""
+    actor = current_actor()
+    doctor = doctors_service.get_doctor(actor=actor, doctor_id=doctor_id)
+    return time_off.add_time_off(actor=actor, doctor=doctor, data=data)
+
+
+@schedule.delete("/doctors/<int:doctor_id>/time-off/<int:time_off_id>")
+@schedule.response(204)
+def remove_time_off(doctor_id, time_off_id):
+    """Delete time off (admin, the doctor)."""
+    actor = current_actor()
+    doctor = doctors_service.get_doctor(actor=actor, doctor_id=doctor_id)
+    time_off.remove_time_off(actor=actor, doctor=doctor, time_off_id=time_off_id)
+
+
+@schedule.get("/doctors/<int:doctor_id>/calendar.ics")
+@schedule.arguments(WindowQuery, location="query")
+@schedule.doc(**ICS_DOC)
+def doctor_calendar(args, doctor_id):
+    """A doctor's appointments as an iCalendar feed (admin, receptionist, the doctor)."""
+    actor = current_actor()
+    doctor = doctors_service.get_doctor(actor=actor, doctor_id=doctor_id)
+    return _ics(
+        calendar.doctor_calendar(actor=actor, doctor=doctor, args=args), "doctor", doctor_id
+    )
+
+
+@schedule.get("/patients/<int:patient_id>/calendar.ics")
+@schedule.arguments(WindowQuery, location="query")
+@schedule.doc(**ICS_DOC)
+def patient_calendar(args, patient_id):
+    """A patient's appointments as an iCalendar feed (staff, the patient)."""
+    actor = current_actor()
+    patient = patients_service.get_patient(actor=actor, patient_id=patient_id)
+    return _ics(
+        calendar.patient_calendar(actor=actor, patient=patient, args=args), "patient", patient_id
+    )
+
+
+def _ics(body: bytes, kind: str, ident: int) -> Response:
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = f'inline; filename="{kind}-{ident}.ics"'
+    return response
