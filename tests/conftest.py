@@ -103,20 +103,17 @@ def _clean(request):
     yield
     if "app" not in request.fixturenames:
         return
+    limiter.reset()
     app = request.getfixturevalue("app")
     with app.app_context():
         db.session.remove()
+        tables = ", ".join(_tables_in_delete_order())
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                conn.execute(
-                    text(
-                        f"TRUNCATE {', '.join(_tables_in_delete_order())} RESTART IDENTITY CASCADE"
-                    )
-                )
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
             else:
                 for table in _tables_in_delete_order():
                     conn.execute(text(f"DELETE FROM {table}"))
-    limiter.reset()
 
 
 @pytest.fixture

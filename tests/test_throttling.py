@@ -107,3 +107,19 @@ def test_the_email_limit_is_a_setting(app, client, account, monkeypatch):
     monkeypatch.setitem(app.config, "MEDITRACK_LOGIN_EMAIL_LIMIT", "2 per 15 minutes")
     fail(client, account.email, 2)
     assert_throttled(login(client, account.email, account.password))
+
+
+def change_password(client, account, current: str):
+    return client.put(
+        "/auth/password",
+        json={"current_password": current, "new_password": "a brand new password"},
+        headers=account.headers,
+    )
+
+
+def test_wrong_current_passwords_count_like_failed_sign_ins(client, account):
+    for _ in range(EMAIL_LIMIT):
+        assert_problem(change_password(client, account, WRONG), 422, "validation_error")
+
+    assert_throttled(change_password(client, account, account.password))
+    assert_throttled(login(client, account.email, account.password))

@@ -256,8 +256,25 @@ def test_deactivated_user_is_refused_on_the_next_request(client, admin, make_acc
     )
 
     assert response.status_code == 200
-    assert_problem(me(client, account.access_token), 401, "unauthorized")
-    assert_problem(refresh(client, account.refresh_token), 401, "unauthorized")
+    # Deactivation revokes the account's logins as well as refusing the account.
+    assert_problem(me(client, account.access_token), 401, "token_revoked")
+    assert_problem(refresh(client, account.refresh_token), 401, "token_revoked")
+
+
+def test_reactivation_does_not_bring_old_tokens_back(client, admin, make_account):
+    account = make_account("receptionist")
+    for active in (False, True):
+        response = client.patch(
+            f"/users/{account.id}", json={"is_active": active}, headers=admin.headers
+        )
+        assert response.status_code == 200
+
+    assert_problem(me(client, account.access_token), 401, "token_revoked")
+    signed_in = client.post(
+        "/auth/login", json={"email": account.email, "password": account.password}
+    )
+    assert signed_in.status_code == 200
+    assert me(client, signed_in.get_json()["access_token"]).status_code == 200
 
 
 def test_demoted_admin_loses_admin_routes_on_the_next_request(client, admin, make_account):

@@ -49,6 +49,7 @@ def login(*, email: str, password: str, ip: str) -> tuple[User, dict]:
         raise Unauthorized(WRONG_CREDENTIALS)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    tokens.prune_expired_logins(user.id)
     return user, tokens.issue(user)
 
 
@@ -68,20 +69,15 @@ def logout(*, actor: Actor) -> None:
     )
 
 
-def change_password(*, actor: Actor, user: User, current: str, new: str) -> None:
-    """A new password revokes every other login of the user."""
+def change_password(*, actor: Actor, user: User, current: str, new: str, ip: str) -> None:
+    """A new password revokes every other login of the user. Wrong guesses of the
+    current one count against the same limits as failed sign-ins."""
+    throttle.check(user.email, ip)
     if not verify_password(user.password_hash, current):
+        throttle.record_failure(user.email, ip)
         raise FieldError("current_password", "The current password is wrong.")
     message = password_problem(new, email=user.email, name=user.name)
     if message:
         raise FieldError("new_password", message)
     user.password_hash = hash_password(new)
-    db.session.execute(
-        update(AuthSession)
-        .where(
-            AuthSession.user_id == user.id,
-            AuthSession.id != actor.session_id,
-            AuthSession.revoked_at.is_(None),
-        )
-        .values(revoked_at=utcnow())
-    )
+    tokens.revoke_logins(user.id, keep=actor.session_id)

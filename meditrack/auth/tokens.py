@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask import Flask, current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from meditrack.auth.models import AuthSession
 from meditrack.core.db import utcnow
@@ -36,6 +36,23 @@ def issue(user: User, session: AuthSession | None = None) -> dict:
     )
     db.session.flush()
     return {"access_token": access, "refresh_token": refresh}
+
+
+def revoke_logins(user_id: int, *, keep: str | None = None) -> None:
+    """Revoke every login of a user (but `keep`), in every server process at once."""
+    stmt = update(AuthSession).where(
+        AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
+    )
+    if keep is not None:
+        stmt = stmt.where(AuthSession.id != keep)
+    db.session.execute(stmt.values(revoked_at=utcnow()))
+
+
+def prune_expired_logins(user_id: int) -> None:
+    """Logins whose refresh token has expired are of no further use."""
+    db.session.execute(
+        delete(AuthSession).where(AuthSession.user_id == user_id, AuthSession.expires_at < utcnow())
+    )
 
 
 def _load_login(claims: dict):

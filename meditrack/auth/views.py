@@ -78,4 +78,5 @@ def change_password(data):
         user=current_user,
         current=data["current_password"],
         new=data["new_password"],
+        ip=request.remote_addr or "unknown",
     )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import func, select
 
+from meditrack.auth import tokens
 from meditrack.core.errors import Conflict, NotFound
 from meditrack.core.pagination import Page, order_by, paginate, search
 from meditrack.extensions import db
@@ -50,6 +51,9 @@ def update_user(*, actor: Actor, user: User, changes: Mapping) -> User:
         raise Conflict("The last active admin cannot be demoted or deactivated.")
     for name, value in changes.items():
         setattr(user, name, value)
+    if changes.get("is_active") is False:
+        # Reactivating an account later must not bring its old tokens back.
+        tokens.revoke_logins(user.id)
     db.session.flush()
     return user
 
