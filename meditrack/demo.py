@@ -1,14 +1,17 @@
-"""The demo hospital loaded by `flask seed-demo`: departments, doctors, patients, logins.
+"""The demo hospital loaded by `flask seed-demo`: departments, doctors, patients, logins,
+about four months of appointments around today, and some time off.
 
 Names come from Faker with a fixed seed, so every run builds the same hospital (MRNs are
-random, as they are for every patient). The demo admin's email marks a seeded database.
+random, as they are for every patient, and the appointments follow the day it runs). The
+demo admin's email marks a seeded database.
 """
 
 from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -16,6 +19,14 @@ import click
 from faker import Faker
 from sqlalchemy import func, select
 
+from meditrack.appointments import rules
+from meditrack.appointments.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentEvent,
+    Status,
+    TimeOff,
+)
 from meditrack.auth.passwords import hash_password
 from meditrack.core import timeutil
 from meditrack.departments.models import Department
@@ -130,6 +141,70 @@ ALLERGENS = (
 #: Age bands (years, inclusive) and their share of the demo population.
 AGE_BANDS = (((0, 17), 20), ((18, 34), 22), ((35, 49), 20), ((50, 64), 20), ((65, 95), 18))
 
+#: The demo schedule: appointments from PAST_DAYS ago to FUTURE_DAYS ahead.
+PAST_DAYS, FUTURE_DAYS = 90, 30
+#: The share of a past day's working time that is booked, drawn per doctor; days ahead
+#: fill less the further they are (half as much a month ahead).
+FILL = (0.38, 0.56)
+#: How long visits last (minutes, share), rounded up to whole slots of the doctor's grid.
+VISIT_MINUTES = ((20, 35), (30, 40), (45, 17), (60, 8))
+PAST_STATUSES = (
+    (Status.COMPLETED.value, 77), (Status.CANCELLED.value, 14), (Status.NO_SHOW.value, 9),
+)  # fmt: skip
+FUTURE_CANCELLED = 0.06
+#: How long before the visit it is booked: hours, days or weeks (ranges in hours).
+BOOKING_LEAD_HOURS = ((2, 48), (48, 14 * 24), (14 * 24, 60 * 24))
+#: The share of bookings that bring back a patient the doctor has already seen.
+RETURNING = 0.4
+#: The inactive demo doctor stopped seeing patients this many days ago.
+INACTIVE_SINCE_DAYS = 20
+REASONS = {
+    "Cardiology": (
+        "Chest pain", "Palpitations", "High blood pressure", "Shortness of breath",
+        "Heart murmur", "ECG review", "Echocardiogram", "Swollen ankles",
+    ),
+    "Neurology": (
+        "Headache", "Migraine", "Dizziness", "Numbness in hands", "Seizure review",
+        "Memory concerns", "Tremor", "Stroke follow-up",
+    ),
+    "Pediatrics": (
+        "Well-child visit", "Vaccination", "Fever", "Ear pain", "Cough", "Rash",
+        "Growth check", "Asthma review", "Sore throat",
+    ),
+    "Orthopedics": (
+        "Knee pain", "Back pain", "Shoulder pain", "Sprained ankle", "Fracture follow-up",
+        "Hip pain", "Wrist pain", "Sports injury",
+    ),
+    "Oncology": (
+        "Chemotherapy review", "Scan results", "New referral", "Blood count check",
+        "Survivorship visit", "Treatment planning", "Lump assessment",
+    ),
+    "Emergency Medicine": (
+        "Wound check", "Follow-up after emergency visit", "Stitches removal", "Burn dressing",
+        "Concussion follow-up", "Abdominal pain", "Cast check",
+    ),
+}  # fmt: skip
+GENERAL_REASONS = ("Annual check-up", "Second opinion", "Referral from primary care")
+LONG_REASONS = ("New patient consultation", "Annual check-up", "Comprehensive assessment")
+FOLLOW_UP_REASONS = ("Follow-up", "Follow-up", "Follow-up", "Test results review",
+                     "Medication review")  # fmt: skip
+NOTES = (
+    "Bring previous test results.", "Interpreter needed (Spanish).",
+    "Wheelchair access requested.", "Fasting blood test before the visit.",
+    "Referred by primary care physician.", "Prefers a phone reminder the day before.",
+    "Accompanied by a parent or guardian.",
+)  # fmt: skip
+CANCELLATION_REASONS = (
+    "Patient request", "Patient unwell", "Work conflict", "Transport problem",
+    "Doctor unavailable", "Symptoms resolved", "Booked another time", "Family emergency",
+)  # fmt: skip
+#: The demo patient's visits to the demo doctor: days from today and the reason.
+DEMO_VISITS = ((-62, "Chest pain"), (-34, "Test results review"), (-9, "Follow-up"),
+               (4, "Follow-up"), (16, "Annual check-up"))  # fmt: skip
+#: Time off ahead: (doctor's index, days ahead, length in days, reason); whole weeks start
+#: on a Monday.
+TIME_OFF = ((0, 10, 1, "Medical conference"), (DOCTORS_PER_DEPARTMENT + 1, 17, 7, "Annual leave"))
+
 
 def seed(*, if_empty: bool, echo: Callable[[str], object]) -> None:
     """Load the demo hospital once; afterwards (or next to other users) only report."""
@@ -142,11 +217,14 @@ def seed(*, if_empty: bool, echo: Callable[[str], object]) -> None:
     else:
         counts = _load()
         db.session.commit()
-        echo("Demo hospital loaded: {} departments, {} doctors, {} patients.".format(*counts))
+        echo(
+            "Demo hospital loaded: {} departments, {} doctors, {} patients, "
+            "{} appointments.".format(*counts)
+        )
     _echo_logins(echo)
 
 
-def _load() -> tuple[int, int, int]:
+def _load() -> tuple[int, int, int, int]:
     taken = [email for email in (RECEPTION_EMAIL, DOCTOR_EMAIL, PATIENT_EMAIL) if _find_user(email)]
     if taken:
         raise click.ClickException(
@@ -174,6 +252,9 @@ def _load() -> tuple[int, int, int]:
     adult = next(p for p in patients if p.date_of_birth.year < 2000 and p.gender == "female")
     adult.email = PATIENT_EMAIL
     users[Role.PATIENT].name = f"{adult.first_name} {adult.last_name}"
+    # A long-standing patient, so that her visits to the demo doctor follow her registration.
+    long_ago = timeutil.now() - timedelta(days=400)
+    adult.created_at = adult.updated_at = min(adult.created_at, long_ago)
 
     db.session.add_all(users.values())
     db.session.flush()
@@ -182,7 +263,8 @@ def _load() -> tuple[int, int, int]:
     db.session.add_all(doctors)
     db.session.add_all(patients)
     db.session.flush()
-    return len(departments), len(doctors), len(patients)
+    appointments = Schedule(rng, departments, doctors, patients, users, adult).load()
+    return len(departments), len(doctors), len(patients), appointments
 
 
 def _departments() -> list[Department]:
@@ -297,6 +379,317 @@ def _date_of_birth(rng: random.Random, today: date) -> date:
     age = rng.randint(low, high)
     born = today - timedelta(days=age * 365.25 + rng.randrange(365))
     return min(born, today)
+
+
+@dataclass(slots=True)
+class _Slot:
+    doctor: Doctor
+    start: datetime
+    end: datetime
+    demo: bool
+
+
+class Schedule:
+    """The demo appointments, their history and some time off, under the booking rules.
+
+    Each appointment lies on its doctor's slot grid inside one working period (hospital
+    time) and outside time off, and never overlaps another of the same doctor or the same
+    patient, whatever its status; an inactive doctor has nothing ahead. Bookings are made
+    by the demo receptionist; check-ins, no-shows and cancellations are recorded by her,
+    completions by the doctor's login (the admin for doctors without one). The rows go in
+    with one bulk insert per table.
+    """
+
+    def __init__(
+        self,
+        rng: random.Random,
+        departments: list[Department],
+        doctors: list[Doctor],
+        patients: list[Patient],
+        users: dict[Role, User],
+        demo_patient: Patient,
+    ):
+        self.rng = rng
+        self.tz = timeutil.hospital_tz()
+        self.now = timeutil.now()
+        self.today = timeutil.today()
+        self.doctors = doctors
+        self.demo_patient = demo_patient
+        self.plans = {d.id: plan for plan, d in zip(DEPARTMENTS, departments, strict=True)}
+        self.reception = users[Role.RECEPTIONIST].id
+        self.admin = users[Role.ADMIN].id
+        self.pools = self._pools(patients)
+        self.busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+        self.seen: dict[int, list[Patient]] = defaultdict(list)
+        self.seen_ids: dict[int, set[int]] = defaultdict(set)
+        self.time_off: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+
+    def load(self) -> int:
+        """Insert everything; the number of appointments."""
+        self._add_time_off()
+        slots = sorted(
+            (slot for doctor in self.doctors for slot in self._grid(doctor)),
+            key=lambda slot: (slot.start, slot.doctor.id),
+        )
+        booked = [b for b in map(self._book, slots) if b is not None]
+        # Plain executemany on the tables (no RETURNING, which SQLite answers row by row);
+        # the demo doctors' appointments never overlap, so a doctor and a start name one.
+        # Those that hold time go in first, each in booking order: SQLite's no-overlap
+        # trigger then compares each of them with few rows, and skips the rest.
+        booked.sort(key=lambda b: (b[0]["status"] not in ACTIVE_STATUSES, b[0]["created_at"]))
+        db.session.execute(Appointment.__table__.insert(), [row for row, _ in booked])
+        ids = {
+            (doctor_id, start): appointment_id
+            for appointment_id, doctor_id, start in db.session.execute(
+                select(Appointment.id, Appointment.doctor_id, Appointment.start_time).where(
+                    Appointment.doctor_id.in_([doctor.id for doctor in self.doctors])
+                )
+            )
+        }
+        events = [
+            {**event, "appointment_id": ids[row["doctor_id"], row["start_time"]]}
+            for row, history in booked
+            for event in history
+        ]
+        events.sort(key=lambda event: event["changed_at"])
+        db.session.execute(AppointmentEvent.__table__.insert(), events)
+        return len(booked)
+
+    # Time ------------------------------------------------------------------------------
+
+    def _add_time_off(self) -> None:
+        rows = []
+        for index, ahead, days, reason in TIME_OFF:
+            doctor = self.doctors[index]
+            first = self._working_day(doctor, self.today + timedelta(days=ahead))
+            if days % 7 == 0:
+                first += timedelta(days=-first.weekday() % 7)
+            start, end = (
+                datetime.combine(day, time.min, tzinfo=self.tz).astimezone(UTC)
+                for day in (first, first + timedelta(days=days))
+            )
+            self.time_off[doctor.id].append((start, end))
+            rows.append(
+                TimeOff(
+                    doctor_id=doctor.id,
+                    start_time=start,
+                    end_time=end,
+                    reason=reason,
+                    created_by=doctor.user_id or self.admin,
+                    created_at=self.now - timedelta(days=self.rng.randrange(2, 20)),
+                )
+            )
+        db.session.add_all(rows)
+
+    def _working_day(self, doctor: Doctor, day: date) -> date:
+        """The first day from `day` on that the doctor works and is not off."""
+        weekdays = {period.weekday for period in doctor.working_hours}
+        while day.weekday() not in weekdays or self._off(doctor, *timeutil.day_bounds(day)):
+            day += timedelta(days=1)
+        return day
+
+    def _off(self, doctor: Doctor, start: datetime, end: datetime) -> bool:
+        return any(rules.overlaps(start, end, *off) for off in self.time_off[doctor.id])
+
+    def _grid(self, doctor: Doctor) -> Iterator[_Slot]:
+        """Booked stretches of the doctor's grid, in time order, each a visit of 20 to 60
+        minutes rounded up to whole slots."""
+        rng = self.rng
+        step = timedelta(minutes=doctor.slot_minutes)
+        lengths = [(-(-minutes // doctor.slot_minutes), share) for minutes, share in VISIT_MINUTES]
+        mean = sum(n * share for n, share in lengths) / sum(share for _, share in lengths)
+        target = rng.uniform(*FILL)
+        until = None if doctor.is_active else self.now - timedelta(days=INACTIVE_SINCE_DAYS)
+        demo = self._demo_starts(doctor) if doctor is self.doctors[0] else set()
+        for offset in range(-PAST_DAYS, FUTURE_DAYS + 1):
+            day = self.today + timedelta(days=offset)
+            fill = target * (1 - 0.5 * max(offset, 0) / FUTURE_DAYS)
+            # Booking a free position with this chance fills about `fill` of the time.
+            chance = fill / (mean * (1 - fill) + fill)
+            for period in doctor.working_hours:
+                if period.weekday != day.weekday():
+                    continue
+                start, period_end = rules.period_bounds(
+                    day, period.starts_at, period.ends_at, self.tz
+                )
+                while start + step <= period_end:
+                    if until is not None and start + step > until:
+                        return  # periods come in time order: nothing later qualifies
+                    if start in demo:
+                        length = 1
+                    elif rng.random() < chance:
+                        length = _weighted(rng, lengths)
+                    else:
+                        start += step
+                        continue
+                    end = start + length * step
+                    while length > 1 and (end > period_end or any(start < d < end for d in demo)):
+                        length -= 1
+                        end = start + length * step
+                    if self._off(doctor, start, end):
+                        start += step
+                        continue
+                    yield _Slot(doctor, start, end, start in demo)
+                    start = end
+
+    def _demo_starts(self, doctor: Doctor) -> set[datetime]:
+        """Where the demo patient sees the demo doctor: the third slot of a working day."""
+        starts = set()
+        for offset, _ in DEMO_VISITS:
+            day = self._working_day(doctor, self.today + timedelta(days=offset))
+            period = next(p for p in doctor.working_hours if p.weekday == day.weekday())
+            start = rules.period_bounds(day, period.starts_at, period.ends_at, self.tz)[0]
+            starts.add(start + 2 * timedelta(minutes=doctor.slot_minutes))
+        return starts
+
+    # People ----------------------------------------------------------------------------
+
+    def _pools(self, patients: list[Patient]) -> dict[int, tuple[list[Patient], ...]]:
+        """Who may come to each department: children go to Pediatrics (and Emergency
+        Medicine), adults elsewhere, mostly to their own department."""
+        adult_born = self.today - timedelta(days=18 * 365)
+        children = [p for p in patients if p.date_of_birth > adult_born]
+        adults = [p for p in patients if p.date_of_birth <= adult_born]
+        adults.remove(self.demo_patient)  # she sees the demo doctor only (DEMO_VISITS)
+        pools = {}
+        for department_id, plan in self.plans.items():
+            if plan.name == "Pediatrics":
+                pools[department_id] = (children,)
+            elif plan.name == "Emergency Medicine":
+                pools[department_id] = (children + adults,)
+            else:
+                own = [p for p in adults if p.department_id == department_id]
+                pools[department_id] = (own, adults) if own else (adults,)
+        return pools
+
+    def _patient(self, slot: _Slot) -> Patient | None:
+        """A patient registered a day before, and free then; often one seen before."""
+        rng, doctor = self.rng, slot.doctor
+        registered_by = min(slot.start, self.now) - timedelta(days=1)
+        seen, pools = self.seen[doctor.id], self.pools[doctor.department_id]
+        for _ in range(20):
+            if seen and rng.random() < RETURNING:
+                patient = rng.choice(seen)
+            else:
+                pool = pools[0] if len(pools) == 1 or rng.random() < 0.6 else pools[1]
+                patient = rng.choice(pool)
+            if patient.created_at <= registered_by and self._free(patient, slot):
+                return patient
+        return None
+
+    def _free(self, patient: Patient, slot: _Slot) -> bool:
+        horizon = slot.start - timedelta(minutes=rules.MAX_MINUTES)
+        for start, end in reversed(self.busy[patient.id]):  # in start order
+            if rules.overlaps(slot.start, slot.end, start, end):
+                return False
+            if start < horizon:
+                return True
+        return True
+
+    # Appointments ----------------------------------------------------------------------
+
+    def _book(self, slot: _Slot) -> tuple[dict, list[dict]] | None:
+        rng, doctor = self.rng, slot.doctor
+        if slot.demo:  # kept out of `seen`, so that she has these visits only
+            patient = self.demo_patient
+            status = Status.SCHEDULED if slot.start > self.now else Status.COMPLETED
+            reason = DEMO_VISITS[len(self.busy[patient.id])][1]
+        else:
+            status = self._status(slot)
+            patient = self._patient(slot)
+            if patient is None:
+                return None
+            reason = self._reason(doctor, patient, slot)
+            if patient.id not in self.seen_ids[doctor.id]:
+                self.seen_ids[doctor.id].add(patient.id)
+                self.seen[doctor.id].append(patient)
+        self.busy[patient.id].append((slot.start, slot.end))
+        booked_at = self._booked_at(slot, patient)
+        cancellation = rng.choice(CANCELLATION_REASONS) if status == Status.CANCELLED else None
+        history = self._history(slot, status, booked_at, cancellation)
+        appointment = {
+            "patient_id": patient.id,
+            "doctor_id": doctor.id,
+            "department_id": doctor.department_id,
+            "start_time": slot.start,
+            "end_time": slot.end,
+            "status": status.value,
+            "reason": reason,
+            "notes": rng.choice(NOTES) if rng.random() < 0.1 else None,
+            "cancellation_reason": cancellation,
+            "created_by": self.reception,
+            "created_at": booked_at,
+            "updated_at": history[-1]["changed_at"],
+            "archived_at": None,
+        }
+        return appointment, history
+
+    def _status(self, slot: _Slot) -> Status:
+        """Ahead: scheduled, a few cancelled. Past: completed, cancelled or no-show, but
+        checked in while the visit is on or has just ended."""
+        if slot.start > self.now:
+            return Status.CANCELLED if self.rng.random() < FUTURE_CANCELLED else Status.SCHEDULED
+        status = Status(_weighted(self.rng, PAST_STATUSES))
+        if status == Status.COMPLETED and slot.end + timedelta(minutes=30) > self.now:
+            return Status.CHECKED_IN
+        if status == Status.NO_SHOW and slot.start + timedelta(minutes=15) > self.now:
+            return Status.CHECKED_IN
+        return status
+
+    def _reason(self, doctor: Doctor, patient: Patient, slot: _Slot) -> str:
+        rng = self.rng
+        if patient.id in self.seen_ids[doctor.id] and rng.random() < 0.8:
+            return rng.choice(FOLLOW_UP_REASONS)
+        if slot.end - slot.start > timedelta(minutes=doctor.slot_minutes) and rng.random() < 0.5:
+            return rng.choice(LONG_REASONS)
+        if rng.random() < 0.15:
+            return rng.choice(GENERAL_REASONS)
+        return rng.choice(REASONS[self.plans[doctor.department_id].name])
+
+    def _booked_at(self, slot: _Slot, patient: Patient) -> datetime:
+        """Hours to weeks ahead, after the patient registered, and before now."""
+        rng = self.rng
+        low, high = rng.choice(BOOKING_LEAD_HOURS)
+        booked_at = slot.start - timedelta(seconds=rng.randrange(low * 3600, high * 3600))
+        if booked_at >= self.now:
+            booked_at = self.now - timedelta(minutes=rng.randrange(10, 3 * 24 * 60))
+        return max(booked_at, patient.created_at + timedelta(hours=1))
+
+    def _history(
+        self, slot: _Slot, status: Status, booked_at: datetime, cancellation: str | None
+    ) -> list[dict]:
+        """The booking, then each status change, each with the times and who made it."""
+        rng = self.rng
+        doctor = slot.doctor
+
+        def event(state: Status, at: datetime, by: int, reason: str | None = None) -> dict:
+            return {
+                "status": state.value,
+                "start_time": slot.start,
+                "end_time": slot.end,
+                "reason": reason,
+                "changed_by": by,
+                "changed_at": at,
+            }
+
+        def minutes(low: int, high: int) -> timedelta:
+            return timedelta(seconds=rng.randrange(low * 60, high * 60))
+
+        history = [event(Status.SCHEDULED, booked_at, self.reception)]
+        if status in (Status.CHECKED_IN, Status.COMPLETED):
+            arrived = slot.start - minutes(1, 20)
+            history.append(event(Status.CHECKED_IN, arrived, self.reception))
+        if status == Status.COMPLETED:
+            done = slot.end + minutes(0, 25)
+            history.append(event(Status.COMPLETED, done, doctor.user_id or self.admin))
+        elif status == Status.NO_SHOW:
+            marked = min(slot.start + minutes(15, 45), self.now)
+            history.append(event(Status.NO_SHOW, marked, self.reception))
+        elif status == Status.CANCELLED:
+            until = min(slot.start, self.now)
+            at = booked_at + (until - booked_at) * rng.uniform(0.2, 0.98)
+            history.append(event(Status.CANCELLED, at, self.reception, cancellation))
+        return history
 
 
 def _weighted(rng: random.Random, choices):

@@ -11,10 +11,12 @@ from sqlalchemy import select
 from meditrack.appointments.models import Appointment, Status
 from meditrack.appointments.schemas import window
 from meditrack.appointments.service import LOAD
+from meditrack.audit import service as audit
+from meditrack.audit.models import Action
 from meditrack.core.errors import Forbidden
 from meditrack.doctors.models import Doctor
 from meditrack.extensions import db
-from meditrack.patients.models import Patient
+from meditrack.patients import service as patients_service
 from meditrack.permissions import Actor
 from meditrack.users.models import Role
 
@@ -35,10 +37,11 @@ def doctor_calendar(*, actor: Actor, doctor: Doctor, args: Mapping) -> bytes:
     )
 
 
-def patient_calendar(*, actor: Actor, patient: Patient, args: Mapping) -> bytes:
-    """The caller has already been shown the patient (scope); doctors never get this feed."""
+def patient_calendar(*, actor: Actor, patient_id: int, args: Mapping) -> bytes:
+    """Staff and the patient (another patient's is 404); doctors never get this feed."""
     if not (actor.is_staff or actor.role == Role.PATIENT):
         raise Forbidden("Only staff and the patient read the patient's calendar.")
+    patient = patients_service.get_patient(actor=actor, patient_id=patient_id)
     rows = _appointments(Appointment.patient_id == patient.id, args)
     name = f"{patient.first_name} {patient.last_name}"
     return _render(
@@ -63,7 +66,9 @@ def _appointments(condition, args: Mapping) -> list[Appointment]:
         stmt = stmt.where(Appointment.start_time >= start)
     if end is not None:
         stmt = stmt.where(Appointment.start_time < end)
-    return list(db.session.scalars(stmt))
+    rows = list(db.session.scalars(stmt))
+    audit.record_many(Action.LIST, "appointment", [(row.id, row.patient_id) for row in rows])
+    return rows
 
 
 def _render(rows: list[Appointment], name: str, summary) -> bytes:

@@ -68,7 +68,9 @@ def idempotent(view):
 
 def _digest() -> str:
     body = request.get_json(silent=True)
-    canonical = json.dumps([request.path, body], sort_keys=True, separators=(",", ":"))
+    # the route, not the path: `/appointments` and `/appointments/` are one collection
+    target = [request.endpoint, request.view_args]
+    canonical = json.dumps([target, body], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -41,9 +41,9 @@ class Appointment(TimestampMixin, ArchiveMixin, db.Model):
     patient = relationship("Patient", viewonly=True)
     doctor = relationship("Doctor", viewonly=True)
 
-    # On PostgreSQL two exclusion constraints (migration 0002) forbid overlapping active
-    # appointments of one doctor or one patient; on SQLite the booking service checks
-    # inside a write-locked transaction (see meditrack/core/sqlite.py).
+    # Overlapping active appointments of one doctor or one patient are refused by the
+    # database (migration 0002): exclusion constraints on PostgreSQL, triggers on SQLite,
+    # where write requests also hold the write lock throughout (meditrack/core/sqlite.py).
     __table_args__ = (
         CheckConstraint("end_time > start_time", name="time_order"),
         CheckConstraint(f"status IN {STATUS_VALUES!r}", name="status"),

@@ -99,18 +99,28 @@ class HistoryEntrySchema(Schema):
     end_time = DateTime()
 
 
+#: The years DateTime takes, for days too: a day's bounds, and the days after it in a
+#: range, then always fit in a datetime.
+DAYS = validate.Range(
+    min=date(1900, 1, 1), max=date(2999, 12, 31), error="The year must be between 1900 and 2999."
+)
+
+
 class DayOrInstant(fields.Field):
     """A date (a whole day in hospital time) or an RFC 3339 datetime."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str) and len(value) == 10:
-            return Date()._deserialize(value, attr, data)
+            return DAYS(Date()._deserialize(value, attr, data))
         return DateTime()._deserialize(value, attr, data)
 
 
 def window(args) -> tuple[datetime | None, datetime | None]:
-    """`from` inclusive; `to` inclusive as a date (the whole day), exclusive as a datetime."""
-    start, end = args.get("from"), args.get("to")
+    """`from` inclusive; `to` inclusive as a date (the whole day), exclusive as a datetime.
+
+    `args` is a loaded WindowQuery: `from` and `to` arrive under their attribute names.
+    """
+    start, end = args.get("start"), args.get("end")
     if isinstance(start, date) and not isinstance(start, datetime):
         start = timeutil.day_bounds(start)[0]
     if isinstance(end, date) and not isinstance(end, datetime):
@@ -130,7 +140,7 @@ class WindowQuery(Schema):
 
     @validates_schema
     def _ordered(self, data, **kwargs):
-        start, end = window({"from": data.get("start"), "to": data.get("end")})
+        start, end = window(data)
         if start and end and end <= start:
             raise ValidationError({"to": ["The end of the range must be after its start."]})
 
@@ -156,7 +166,9 @@ class AvailabilityQuery(Schema):
     class Meta:
         unknown = "exclude"
 
-    date = Date(metadata={"description": "First day, in hospital time; default today."})
+    date = Date(
+        validate=DAYS, metadata={"description": "First day, in hospital time; default today."}
+    )
     days = Int(strict=False, load_default=1, validate=validate.Range(min=1, max=14))
     duration = Int(
         strict=False,

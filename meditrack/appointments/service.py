@@ -154,6 +154,8 @@ def update(*, actor: Actor, appointment: Appointment, changes: Mapping) -> Appoi
             setattr(appointment, name, changes[name])
     _flush_or_conflict(appointment)
     if moved:
+        # the relationship is view-only: reload it, so the answer names a new doctor
+        db.session.expire(appointment, ["doctor"])
         _record(appointment, actor)
     return appointment
 
@@ -229,6 +231,7 @@ def restore(*, actor: Actor, appointment: Appointment) -> Appointment:
     """Bring an archived appointment back; refused if its time has since been taken."""
     require_role(actor, Role.ADMIN)
     if appointment.archived_at is not None and appointment.status in ACTIVE_STATUSES:
+        hold_schedules(appointment.doctor_id, appointment.patient_id)
         clashes = conflicts(
             appointment.doctor_id,
             appointment.patient_id,
@@ -280,6 +283,7 @@ def _check_slot(
         doctor.working_hours, start, end, tz
     ):
         raise OutsideWorkingHours("The time is outside the doctor's working hours.")
+    hold_schedules(doctor.id, patient_id)  # before reading time off: it takes this lock too
     off = db.session.scalar(
         select(TimeOff.id)
         .where(TimeOff.doctor_id == doctor.id, TimeOff.start_time < end, TimeOff.end_time > start)
@@ -291,6 +295,33 @@ def _check_slot(
     if clashes:
         raise AppointmentConflict(
             "The doctor or the patient is already booked then.", conflicts=clashes
+        )
+
+
+def hold_schedules(doctor_id: int, patient_id: int) -> None:
+    """Queue behind any other write to this doctor's or this patient's schedule until it
+    commits, so that the overlap check that follows sees it.
+
+    On PostgreSQL the doctor's and the patient's rows are locked (FOR NO KEY UPDATE, which
+    leaves foreign-key checks alone), always the doctor first, so that no two bookings
+    ever wait on each other in a cycle. Without it, concurrent overlapping inserts each
+    wait inside the exclusion constraints for the other to finish, and PostgreSQL breaks
+    the cycle by failing one with a deadlock error instead of an appointment_conflict.
+    SQLite needs nothing here: its write requests already hold the database's write lock.
+    """
+    _lock(Doctor, doctor_id)
+    _lock(Patient, patient_id)
+
+
+def hold_schedule(doctor_id: int) -> None:
+    """The same for a change to one doctor's schedule alone (time off)."""
+    _lock(Doctor, doctor_id)
+
+
+def _lock(model: type, row_id: int) -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            select(model.id).where(model.id == row_id).with_for_update(key_share=True)
         )
 
 
@@ -331,20 +362,26 @@ def time_range(row) -> dict:
 
 
 def _flush_or_conflict(appointment: Appointment) -> None:
-    """Flush in a savepoint; a lost race against the database's no-overlap rule is a 409."""
+    """Flush; a lost race against the database's no-overlap rule is a 409.
+
+    The failed request's transaction is rolled back whole (a savepoint cannot hold it:
+    Session.begin_nested() flushes pending changes before its SAVEPOINT), and the clashing
+    times are read in a fresh transaction, which sees the winner's committed row.
+    """
+    claim = (
+        appointment.doctor_id,
+        appointment.patient_id,
+        appointment.start_time,
+        appointment.end_time,
+    )
+    exclude_id = appointment.id
     try:
-        with db.session.begin_nested():
-            db.session.flush()
+        db.session.flush()
     except IntegrityError as exc:
+        db.session.rollback()
         if not is_overlap_violation(exc):
             raise
-        clashes = conflicts(
-            appointment.doctor_id,
-            appointment.patient_id,
-            appointment.start_time,
-            appointment.end_time,
-            exclude_id=appointment.id,
-        )
+        clashes = conflicts(*claim, exclude_id=exclude_id)
         raise AppointmentConflict(
             "The doctor or the patient is already booked then.", conflicts=clashes
         ) from exc

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from meditrack.appointments import rules
 from meditrack.appointments.models import Appointment, TimeOff
 from meditrack.appointments.rules import AppointmentConflict
-from meditrack.appointments.service import active_overlapping, time_range
+from meditrack.appointments.service import active_overlapping, hold_schedule, time_range
 from meditrack.core import timeutil
 from meditrack.core.errors import Forbidden, NotFound
 from meditrack.core.pagination import Page, order_by, paginate
@@ -37,6 +37,7 @@ def add_time_off(*, actor: Actor, doctor: Doctor, data: Mapping) -> TimeOff:
     _require_may_change(actor, doctor)
     start, end = data["start_time"], data["end_time"]
     rules.check_start(start, timeutil.now(), future=False)
+    hold_schedule(doctor.id)  # a booking for this doctor waits, or is waited for
     booked = db.session.scalars(
         active_overlapping(start, end)
         .where(Appointment.doctor_id == doctor.id)

@@ -16,11 +16,12 @@ from meditrack.appointments.schemas import (
     TimeOffSchema,
     WindowQuery,
 )
+from meditrack.audit.models import Action
+from meditrack.audit.trail import refusals, trail
 from meditrack.core.http import require_match
 from meditrack.core.pagination import ArchivedQuery
 from meditrack.departments import service as departments_service
 from meditrack.doctors import service as doctors_service
-from meditrack.patients import service as patients_service
 from meditrack.permissions import current_actor
 
 blp = Blueprint(
@@ -46,6 +47,7 @@ ICS_DOC = {
 @blp.get("")
 @blp.arguments(AppointmentQuery, location="query")
 @blp.response(200, AppointmentSchema(many=True))
+@trail("appointment", Action.LIST)
 def list_appointments(args):
     """List the appointments the caller may see."""
     page = service.list_appointments(actor=current_actor(), args=args)
@@ -57,6 +59,7 @@ def list_appointments(args):
 @blp.doc(parameters=[HEADER_DOC])
 @blp.arguments(BookingSchema)
 @blp.response(201, AppointmentSchema)
+@trail("appointment", Action.CREATE)
 def book_appointment(data):
     """Book an appointment (never overlapping the doctor's or the patient's others)."""
     appointment = service.book(actor=current_actor(), data=data)
@@ -67,6 +70,7 @@ def book_appointment(data):
 @blp.get("/<int:appointment_id>")
 @blp.arguments(ArchivedQuery, location="query")
 @blp.response(200, AppointmentSchema)
+@trail("appointment", Action.READ)
 def get_appointment(args, appointment_id):
     """Show one appointment."""
     return service.get_appointment(actor=current_actor(), appointment_id=appointment_id, **args)
@@ -75,6 +79,7 @@ def get_appointment(args, appointment_id):
 @blp.route("/<int:appointment_id>", methods=["PUT", "PATCH"])
 @blp.arguments(AppointmentUpdateSchema)
 @blp.response(200, AppointmentSchema)
+@trail("appointment", Action.UPDATE)
 def update_appointment(changes, appointment_id):
     """Move it, edit reason and notes, or change its status (with cancellation_reason)."""
     actor = current_actor()
@@ -85,6 +90,7 @@ def update_appointment(changes, appointment_id):
 
 @blp.delete("/<int:appointment_id>")
 @blp.response(204)
+@trail("appointment", Action.ARCHIVE)
 def archive_appointment(appointment_id):
     """Archive an appointment (its time becomes free)."""
     actor = current_actor()
@@ -95,6 +101,7 @@ def archive_appointment(appointment_id):
 
 @blp.post("/<int:appointment_id>/restore")
 @blp.response(200, AppointmentSchema)
+@trail("appointment", Action.RESTORE)
 def restore_appointment(appointment_id):
     """Bring an archived appointment back (admin)."""
     actor = current_actor()
@@ -106,6 +113,7 @@ def restore_appointment(appointment_id):
 
 @blp.get("/<int:appointment_id>/history")
 @blp.response(200, HistoryEntrySchema(many=True))
+@trail("appointment", Action.READ)
 def appointment_history(appointment_id):
     """The booking, then every status change and move, oldest first."""
     return service.history(actor=current_actor(), appointment_id=appointment_id)
@@ -172,6 +180,7 @@ def remove_time_off(doctor_id, time_off_id):
 @schedule.get("/doctors/<int:doctor_id>/calendar.ics")
 @schedule.arguments(WindowQuery, location="query")
 @schedule.doc(**ICS_DOC)
+@refusals("appointment", Action.LIST)
 def doctor_calendar(args, doctor_id):
     """A doctor's appointments as an iCalendar feed (admin, receptionist, the doctor)."""
     actor = current_actor()
@@ -184,13 +193,11 @@ def doctor_calendar(args, doctor_id):
 @schedule.get("/patients/<int:patient_id>/calendar.ics")
 @schedule.arguments(WindowQuery, location="query")
 @schedule.doc(**ICS_DOC)
+@refusals("appointment", Action.LIST)
 def patient_calendar(args, patient_id):
     """A patient's appointments as an iCalendar feed (staff, the patient)."""
-    actor = current_actor()
-    patient = patients_service.get_patient(actor=actor, patient_id=patient_id)
-    return _ics(
-        calendar.patient_calendar(actor=actor, patient=patient, args=args), "patient", patient_id
-    )
+    feed = calendar.patient_calendar(actor=current_actor(), patient_id=patient_id, args=args)
+    return _ics(feed, "patient", patient_id)
 
 
 def _ics(body: bytes, kind: str, ident: int) -> Response:

@@ -12,6 +12,7 @@ from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from meditrack.core.errors import AppError, PreconditionFailed
+from meditrack.core.schemas import MAX_ID
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -23,12 +24,13 @@ class UnsupportedMediaType(AppError):
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` in a path: an id past 64 bits names no row, so it is a 404 and never
-    reaches the database. Raised as NotFound: werkzeug turns a ValidationError into a 405
-    when the same path has routes for other methods."""
+    """`<int:...>` in a path: an id past the id columns' range (32-bit integers) names no
+    row, so it is a 404 and never reaches the database (PostgreSQL would refuse to compare
+    it). Raised as NotFound: werkzeug turns a ValidationError into a 405 when the same
+    path has routes for other methods."""
 
     def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
 
     def to_python(self, value: str) -> int:

@@ -64,7 +64,8 @@ def ShortText(**kwargs) -> Trimmed:
 
 def FreeText(**kwargs) -> Trimmed:
     kwargs.setdefault("allow_none", True)
-    return Trimmed(max_length=TEXT_MAX, multiline=True, min_length=0, **kwargs)
+    kwargs.setdefault("min_length", 0)
+    return Trimmed(max_length=TEXT_MAX, multiline=True, **kwargs)
 
 
 def Phone(**kwargs) -> Trimmed:
@@ -131,11 +132,15 @@ class Int(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+#: The largest id a row can have: id columns are 32-bit integers.
+MAX_ID = 2**31 - 1
+
+
 class Id(Int):
-    """A database id: a positive 64-bit integer."""
+    """A database id: a positive integer no row's id column is too small for."""
 
     def __init__(self, **kwargs):
-        super().__init__(validate=validate.Range(min=1, max=2**63 - 1), **kwargs)
+        super().__init__(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 class QueryId(Id):
