@@ -20,9 +20,17 @@ MAX_BODY_BYTES = 1024 * 1024
 
 class MediTrack(Flask):
     def dispatch_request(self):
-        """One transaction per request: a view that returns commits, one that raises does not."""
-        response = super().dispatch_request()
-        db.session.commit()
+        """One transaction per request: a view that returns commits, one that raises does not
+        (the audit events of its refusal are then written on their own)."""
+        from meditrack.audit import service as audit
+
+        try:
+            response = super().dispatch_request()
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            audit.write_after_failure()
+            raise
         return response
 
 
@@ -100,10 +108,13 @@ def _register_blueprints(app: Flask) -> None:
     from meditrack import docs, health
     from meditrack.appointments.views import blp as appointments_blp
     from meditrack.appointments.views import schedule as schedule_blp
+    from meditrack.audit.views import blp as audit_blp
     from meditrack.auth.views import blp as auth_blp
     from meditrack.departments.views import blp as departments_blp
     from meditrack.doctors.views import blp as doctors_blp
     from meditrack.patients.views import blp as patients_blp
+    from meditrack.records.views import blp as records_blp
+    from meditrack.reports.views import blp as reports_blp
     from meditrack.users.views import blp as users_blp
 
     for blueprint in (
@@ -115,6 +126,9 @@ def _register_blueprints(app: Flask) -> None:
         patients_blp,
         appointments_blp,
         schedule_blp,
+        records_blp,
+        audit_blp,
+        reports_blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)

@@ -6,19 +6,23 @@ from meditrack.appointments.models import (
     IdempotencyRecord,
     TimeOff,
 )
+from meditrack.audit.models import AuditEvent
 from meditrack.auth.models import AuthSession
 from meditrack.departments.models import Department
 from meditrack.doctors.models import Doctor, WorkingPeriod
 from meditrack.patients.models import Patient
+from meditrack.records.models import MedicalRecord
 from meditrack.users.models import User
 
 __all__ = [
     "Appointment",
     "AppointmentEvent",
+    "AuditEvent",
     "AuthSession",
     "Department",
     "Doctor",
     "IdempotencyRecord",
+    "MedicalRecord",
     "Patient",
     "TimeOff",
     "User",

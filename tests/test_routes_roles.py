@@ -190,6 +190,38 @@ ROUTES: dict[tuple[str, str], Route] = {
         only({"admin": 200, "receptionist": 200, "patient": 200}),
         path_ids={"patient_id": "patient"},
     ),
+    ("GET", "/patients/<int:patient_id>/records"): Route(
+        only({"admin": 200, "doctor": 200, "patient": 200}), path_ids={"patient_id": "patient"}
+    ),
+    ("POST", "/patients/<int:patient_id>/records"): Route(
+        only({"doctor": 201}), body={"diagnosis": "Migraine"}, path_ids={"patient_id": "patient"}
+    ),
+    ("GET", "/records/<int:record_id>"): Route(
+        only({"admin": 200, "doctor": 200, "patient": 200}), path_ids={"record_id": "record"}
+    ),
+    ("PUT", "/records/<int:record_id>"): Route(
+        only({"doctor": 200}), body={"treatment": "Rest"}, path_ids={"record_id": "record"}
+    ),
+    ("PATCH", "/records/<int:record_id>"): Route(
+        only({"doctor": 200}), body={"treatment": "Rest"}, path_ids={"record_id": "record"}
+    ),
+    ("DELETE", "/records/<int:record_id>"): Route(
+        only({"admin": 204, "doctor": 204}), path_ids={"record_id": "record"}
+    ),
+    ("POST", "/records/<int:record_id>/restore"): Route(
+        only({"admin": 200}), path_ids={"record_id": "record"}
+    ),
+    ("GET", "/reports/overview"): Route(only({"admin": 200, "receptionist": 200})),
+    ("GET", "/reports/departments"): Route(only({"admin": 200, "receptionist": 200})),
+    ("GET", "/reports/doctors"): Route(only({"admin": 200, "receptionist": 200, "doctor": 200})),
+    ("GET", "/reports/appointments/daily"): Route(
+        only({"admin": 200, "receptionist": 200, "doctor": 200})
+    ),
+    ("GET", "/reports/patients/demographics"): Route(only({"admin": 200, "receptionist": 200})),
+    ("GET", "/audit-events"): Route(only({"admin": 200})),
+    ("GET", "/patients/<int:patient_id>/access-log"): Route(
+        only({"admin": 200, "patient": 200}), path_ids={"patient_id": "patient"}
+    ),
 }
 
 
@@ -209,7 +241,7 @@ def test_every_route_has_a_row_and_every_row_a_route():
 
 
 @pytest.fixture
-def world(factory, make_account):
+def world(client, factory, make_account):
     """Accounts for each role, and records they relate to."""
     accounts = {role: make_account(role) for role in ROLES[:-1]}
     department = factory.department()
@@ -230,7 +262,18 @@ def world(factory, make_account):
         "user": make_account("receptionist").id,
         "appointment": appointment,
         "time_off": factory.time_off(doctor["id"])["id"],
+        "record": _record_by(client, accounts["doctor"], patient["id"]),
     }
+
+
+def _record_by(client, doctor, patient_id: int) -> int:
+    response = client.post(
+        f"/patients/{patient_id}/records",
+        json={"diagnosis": "Hypertension"},
+        headers=doctor.headers,
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
 
 
 def _path(rule: str, route: Route, ids: dict[str, int]) -> str:

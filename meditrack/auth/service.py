@@ -7,12 +7,14 @@ from collections.abc import Mapping
 from flask import current_app
 from sqlalchemy import update
 
+from meditrack.audit import service as audit
+from meditrack.audit.models import Action, Outcome
 from meditrack.auth import throttle, tokens
 from meditrack.auth.models import AuthSession
 from meditrack.auth.passwords import hash_password, needs_rehash, verify_password
 from meditrack.auth.schemas import password_problem
 from meditrack.core.db import utcnow
-from meditrack.core.errors import Duplicate, FieldError, Forbidden, Unauthorized
+from meditrack.core.errors import Duplicate, FieldError, Forbidden, RateLimited, Unauthorized
 from meditrack.extensions import db
 from meditrack.permissions import Actor
 from meditrack.users import service as users_service
@@ -40,13 +42,23 @@ def register(*, actor: Actor | None, data: Mapping) -> tuple[User, dict]:
 
 
 def login(*, email: str, password: str, ip: str) -> tuple[User, dict]:
-    throttle.check(email, ip)
     user = users_service.find_by_email(email)
+    account_id = user.id if user else None
+    try:
+        throttle.check(email, ip)
+    except RateLimited:
+        audit.record_after_failure(Action.LOGIN, "user", resource_id=account_id)
+        raise
     if not verify_password(user.password_hash if user else None, password):
         throttle.record_failure(email, ip)
+        audit.record_after_failure(
+            Action.LOGIN, "user", resource_id=account_id, outcome=Outcome.FAILED
+        )
         raise Unauthorized(WRONG_CREDENTIALS)
     if not user.is_active:
+        audit.record_after_failure(Action.LOGIN, "user", resource_id=account_id)
         raise Unauthorized(WRONG_CREDENTIALS)
+    audit.record(Action.LOGIN, "user", resource_id=user.id, actor_id=user.id, actor_role=user.role)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     tokens.prune_expired_logins(user.id)
@@ -64,6 +76,7 @@ def refresh(*, actor: Actor, user: User) -> dict:
 
 
 def logout(*, actor: Actor) -> None:
+    audit.record(Action.LOGOUT, "user", resource_id=actor.user_id)
     db.session.execute(
         update(AuthSession).where(AuthSession.id == actor.session_id).values(revoked_at=utcnow())
     )

@@ -1,6 +1,8 @@
 from flask import url_for
 from flask_smorest import Blueprint
 
+from meditrack.audit.models import Action
+from meditrack.audit.trail import trail
 from meditrack.core.http import require_match
 from meditrack.core.pagination import ArchivedQuery
 from meditrack.core.schemas import for_update
@@ -19,6 +21,7 @@ blp = Blueprint(
 @blp.get("")
 @blp.arguments(PatientQuery, location="query")
 @blp.response(200, PatientSchema(many=True))
+@trail("patient", Action.LIST)
 def list_patients(args):
     """List the patients the caller may see."""
     page = service.list_patients(actor=current_actor(), args=args)
@@ -28,6 +31,7 @@ def list_patients(args):
 @blp.post("")
 @blp.arguments(PatientSchema)
 @blp.response(201, PatientSchema)
+@trail("patient", Action.CREATE)
 def create_patient(data):
     """Register a patient (staff), or one's own record (a patient account, once)."""
     patient = service.create_patient(actor=current_actor(), data=data)
@@ -37,6 +41,7 @@ def create_patient(data):
 @blp.get("/<int:patient_id>")
 @blp.arguments(ArchivedQuery, location="query")
 @blp.response(200, PatientSchema)
+@trail("patient", Action.READ)
 def get_patient(args, patient_id):
     """Show one patient."""
     return service.get_patient(actor=current_actor(), patient_id=patient_id, **args)
@@ -45,6 +50,7 @@ def get_patient(args, patient_id):
 @blp.route("/<int:patient_id>", methods=["PUT", "PATCH"])
 @blp.arguments(for_update(PatientSchema))
 @blp.response(200, PatientSchema)
+@trail("patient", Action.UPDATE)
 def update_patient(changes, patient_id):
     """Update a patient (only the fields sent change; each role its own fields)."""
     actor = current_actor()
@@ -55,6 +61,7 @@ def update_patient(changes, patient_id):
 
 @blp.delete("/<int:patient_id>")
 @blp.response(204)
+@trail("patient", Action.ARCHIVE)
 def archive_patient(patient_id):
     """Archive a patient and cancel their upcoming appointments."""
     actor = current_actor()
@@ -65,6 +72,7 @@ def archive_patient(patient_id):
 
 @blp.post("/<int:patient_id>/restore")
 @blp.response(200, PatientSchema)
+@trail("patient", Action.RESTORE)
 def restore_patient(patient_id):
     """Bring an archived patient back (admin)."""
     actor = current_actor()

@@ -1,0 +1,151 @@
+"""Writing and reading the audit trail.
+
+Events of a request that succeeds are added to its transaction, so a change and its event
+land together or not at all. Events of a request that fails (a refusal, a wrong password)
+are kept aside and written after its transaction has been rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+
+from flask import g, has_request_context, request
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from meditrack.appointments.schemas import window
+from meditrack.audit.models import Action, AuditEvent, Outcome
+from meditrack.core import timeutil
+from meditrack.core.errors import Forbidden
+from meditrack.core.lookup import referenced
+from meditrack.core.pagination import Page, paginate
+from meditrack.extensions import db
+from meditrack.patients import service as patients_service
+from meditrack.patients.models import Patient
+from meditrack.permissions import Actor, optional_actor, require_role
+from meditrack.users.models import Role, User
+
+log = logging.getLogger(__name__)
+
+Subject = tuple[int | None, int | None]  # (resource_id, patient_id)
+
+
+def _event(
+    action: Action,
+    resource_type: str,
+    resource_id: int | None,
+    patient_id: int | None,
+    outcome: Outcome,
+    actor: Actor | None,
+    actor_id: int | None,
+    actor_role: str | None,
+) -> AuditEvent:
+    actor = actor or optional_actor()
+    return AuditEvent(
+        occurred_at=timeutil.now(),
+        actor_id=actor.user_id if actor else actor_id,
+        actor_role=str(actor.role) if actor else actor_role,
+        action=str(action),
+        resource_type=resource_type,
+        resource_id=resource_id,
+        patient_id=patient_id,
+        outcome=str(outcome),
+        ip=request.remote_addr if has_request_context() else None,
+        request_id=g.get("request_id") if has_request_context() else None,
+    )
+
+
+def record(
+    action: Action,
+    resource_type: str,
+    *,
+    resource_id: int | None = None,
+    patient_id: int | None = None,
+    outcome: Outcome = Outcome.SUCCESS,
+    actor: Actor | None = None,
+    actor_id: int | None = None,
+    actor_role: str | None = None,
+) -> None:
+    """Add an event to the current transaction."""
+    db.session.add(
+        _event(action, resource_type, resource_id, patient_id, outcome, actor, actor_id, actor_role)
+    )
+
+
+def record_many(action: Action, resource_type: str, subjects: Iterable[Subject]) -> None:
+    """One event per subject, written in one batch."""
+    db.session.add_all(
+        [
+            _event(
+                action, resource_type, resource_id, patient_id, Outcome.SUCCESS, None, None, None
+            )
+            for resource_id, patient_id in subjects
+        ]
+    )
+
+
+def record_after_failure(
+    action: Action,
+    resource_type: str,
+    *,
+    resource_id: int | None = None,
+    patient_id: int | None = None,
+    outcome: Outcome = Outcome.DENIED,
+    actor_id: int | None = None,
+    actor_role: str | None = None,
+) -> None:
+    """Keep an event of a request that is about to fail; written once it has rolled back."""
+    g.setdefault("audit_after_failure", []).append(
+        _event(action, resource_type, resource_id, patient_id, outcome, None, actor_id, actor_role)
+    )
+
+
+def write_after_failure() -> None:
+    """Called by the request boundary after a rollback."""
+    events = g.pop("audit_after_failure", [])
+    if not events:
+        return
+    try:
+        db.session.add_all(events)
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("could not write %d audit event(s) of a failed request", len(events))
+        raise
+
+
+EVENT_SORTS = {"occurred_at": AuditEvent.occurred_at}
+
+
+def _events(args: Mapping, *conditions) -> Page:
+    # Like every id in a query: one that names no user or patient is a 422 naming the field.
+    if args.get("actor_id") is not None:
+        referenced(User, args["actor_id"], "actor_id")
+    if args.get("patient_id") is not None:
+        referenced(Patient, args["patient_id"], "patient_id", allow_archived=True)
+    stmt = select(AuditEvent).where(*conditions)
+    for field in ("actor_id", "patient_id", "resource_type", "action"):
+        if args.get(field) is not None:
+            stmt = stmt.where(getattr(AuditEvent, field) == args[field])
+    start, end = window(args)
+    if start is not None:
+        stmt = stmt.where(AuditEvent.occurred_at >= start)
+    if end is not None:
+        stmt = stmt.where(AuditEvent.occurred_at < end)
+    # Newest first; the id breaks ties between events of one moment.
+    stmt = stmt.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    return paginate(stmt, args)
+
+
+def list_events(*, actor: Actor, args: Mapping) -> Page:
+    require_role(actor, Role.ADMIN)
+    return _events(args)
+
+
+def access_log(*, actor: Actor, patient_id: int, args: Mapping) -> Page:
+    """Who touched this patient's data: for admins and the patient themselves."""
+    if actor.role not in (Role.ADMIN, Role.PATIENT):
+        raise Forbidden("Only admins and the patient read a patient's access log.")
+    patient = patients_service.get_patient(actor=actor, patient_id=patient_id)
+    return _events({**args, "patient_id": None}, AuditEvent.patient_id == patient.id)

@@ -1,0 +1,80 @@
+from flask import url_for
+from flask_smorest import Blueprint
+
+from meditrack.audit.models import Action
+from meditrack.audit.trail import trail
+from meditrack.core.http import require_match
+from meditrack.core.pagination import ArchivedQuery
+from meditrack.core.schemas import for_update
+from meditrack.permissions import current_actor
+from meditrack.records import service
+from meditrack.records.schemas import RecordQuery, RecordSchema
+
+blp = Blueprint(
+    "records",
+    __name__,
+    description="Medical records: written by doctors, read by the patient's doctors, "
+    "the patient and admins; never by receptionists.",
+)
+
+
+@blp.get("/patients/<int:patient_id>/records")
+@blp.arguments(RecordQuery, location="query")
+@blp.response(200, RecordSchema(many=True))
+@trail("record", Action.LIST)
+def list_records(args, patient_id):
+    """List a patient's medical records, newest first."""
+    page = service.list_records(actor=current_actor(), patient_id=patient_id, args=args)
+    return page.items, 200, page.headers
+
+
+@blp.post("/patients/<int:patient_id>/records")
+@blp.arguments(RecordSchema)
+@blp.response(201, RecordSchema)
+@trail("record", Action.CREATE)
+def create_record(data, patient_id):
+    """Write a medical record for a patient (their doctors)."""
+    record = service.create_record(actor=current_actor(), patient_id=patient_id, data=data)
+    return record, 201, {"Location": url_for("records.get_record", record_id=record.id)}
+
+
+@blp.get("/records/<int:record_id>")
+@blp.arguments(ArchivedQuery, location="query")
+@blp.response(200, RecordSchema)
+@trail("record", Action.READ)
+def get_record(args, record_id):
+    """Show one medical record."""
+    return service.get_record(actor=current_actor(), record_id=record_id, **args)
+
+
+@blp.route("/records/<int:record_id>", methods=["PUT", "PATCH"])
+@blp.arguments(for_update(RecordSchema))
+@blp.response(200, RecordSchema)
+@trail("record", Action.UPDATE)
+def update_record(changes, record_id):
+    """Edit a medical record (its author)."""
+    actor = current_actor()
+    record = service.get_record(actor=actor, record_id=record_id)
+    require_match(RecordSchema().dump(record))
+    return service.update_record(actor=actor, record=record, changes=changes)
+
+
+@blp.delete("/records/<int:record_id>")
+@blp.response(204)
+@trail("record", Action.ARCHIVE)
+def archive_record(record_id):
+    """Archive a medical record (its author, or an admin)."""
+    actor = current_actor()
+    record = service.get_record(actor=actor, record_id=record_id)
+    require_match(RecordSchema().dump(record))
+    service.archive_record(actor=actor, record=record)
+
+
+@blp.post("/records/<int:record_id>/restore")
+@blp.response(200, RecordSchema)
+@trail("record", Action.RESTORE)
+def restore_record(record_id):
+    """Bring an archived medical record back (admin)."""
+    actor = current_actor()
+    record = service.get_record(actor=actor, record_id=record_id, include_archived=True)
+    return service.restore_record(actor=actor, record=record)

@@ -1,0 +1,131 @@
+from collections.abc import Callable
+
+from flask import Response, jsonify
+from flask_smorest import Blueprint
+
+from meditrack.audit import service as audit
+from meditrack.audit.models import Action
+from meditrack.core.errors import FieldError
+from meditrack.permissions import current_actor
+from meditrack.reports import formats, service
+from meditrack.reports.schemas import (
+    DailyRowSchema,
+    DemographicsRowSchema,
+    DepartmentRowSchema,
+    DoctorRowSchema,
+    OverviewSchema,
+    ReportQuery,
+)
+
+blp = Blueprint(
+    "reports",
+    __name__,
+    url_prefix="/reports",
+    description="Figures for managers: JSON, CSV (format=csv) or a PNG chart "
+    "(format=png, where the report has one).",
+)
+
+
+def _doc(schema, charted: bool) -> dict:
+    content = {
+        "application/json": {"schema": schema},
+        "text/csv": {"schema": {"type": "string"}},
+    }
+    if charted:
+        content["image/png"] = {"schema": {"type": "string", "format": "binary"}}
+    return {"responses": {"200": {"description": "The report.", "content": content}}}
+
+
+def _answer(
+    name: str, scope: service.Scope, data, schema, fmt: str, chart: Callable | None
+) -> Response:
+    window = scope.window
+    if fmt == "json":
+        return jsonify(schema.dump(data))
+    if fmt == "png" and chart is None:
+        raise FieldError("format", f"The {name} report has no chart; use json or csv.")
+    audit.record(Action.EXPORT, "report")
+    stem = f"meditrack-{name.replace('/', '-')}-{window.first}-to-{window.last}"
+    if fmt == "csv":
+        rows = data if isinstance(data, list) else [data]
+        body, mimetype = formats.to_csv(schema.dump(rows, many=True)), "text/csv"
+    else:
+        body, mimetype = chart(data, window.first, window.last), "image/png"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+    return response
+
+
+@blp.get("/overview")
+@blp.arguments(ReportQuery, location="query")
+@blp.doc(**_doc(OverviewSchema, charted=False))
+def overview(args):
+    """Hospital-wide figures for the range (staff)."""
+    scope = service.scope(actor=current_actor(), args=args, report="overview")
+    return _answer(
+        "overview", scope, service.overview(scope), OverviewSchema(), args["format"], None
+    )
+
+
+@blp.get("/departments")
+@blp.arguments(ReportQuery, location="query")
+@blp.doc(**_doc(DepartmentRowSchema(many=True), charted=True))
+def departments(args):
+    """Workload and utilization per department (staff)."""
+    scope = service.scope(actor=current_actor(), args=args, report="departments")
+    return _answer(
+        "departments",
+        scope,
+        service.departments(scope),
+        DepartmentRowSchema(many=True),
+        args["format"],
+        lambda rows, first, last: formats.utilization_chart(rows, "Department", first, last),
+    )
+
+
+@blp.get("/doctors")
+@blp.arguments(ReportQuery, location="query")
+@blp.doc(**_doc(DoctorRowSchema(many=True), charted=True))
+def doctors(args):
+    """Workload and utilization per doctor (staff; a doctor sees their own row)."""
+    scope = service.scope(actor=current_actor(), args=args, report="doctors")
+    return _answer(
+        "doctors",
+        scope,
+        service.doctors(scope),
+        DoctorRowSchema(many=True),
+        args["format"],
+        lambda rows, first, last: formats.utilization_chart(rows, "Doctor", first, last),
+    )
+
+
+@blp.get("/appointments/daily")
+@blp.arguments(ReportQuery, location="query")
+@blp.doc(**_doc(DailyRowSchema(many=True), charted=True))
+def appointments_daily(args):
+    """Appointments per day by status, zeros included (staff; a doctor sees their own)."""
+    scope = service.scope(actor=current_actor(), args=args, report="daily")
+    return _answer(
+        "appointments/daily",
+        scope,
+        service.daily(scope),
+        DailyRowSchema(many=True),
+        args["format"],
+        formats.daily_chart,
+    )
+
+
+@blp.get("/patients/demographics")
+@blp.arguments(ReportQuery, location="query")
+@blp.doc(**_doc(DemographicsRowSchema(many=True), charted=True))
+def patients_demographics(args):
+    """Active patients by age band and gender, age on the `to` date (staff)."""
+    scope = service.scope(actor=current_actor(), args=args, report="demographics")
+    return _answer(
+        "patients/demographics",
+        scope,
+        service.demographics(scope),
+        DemographicsRowSchema(many=True),
+        args["format"],
+        formats.demographics_chart,
+    )
