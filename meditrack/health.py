@@ -1,4 +1,4 @@
-from flask import jsonify
+from flask import current_app, jsonify
 from flask_smorest import Blueprint
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -9,6 +9,28 @@ from meditrack.core.security import public
 from meditrack.extensions import db
 
 blp = Blueprint("health", __name__, description="Liveness and database reachability.")
+
+
+class IndexSchema(Schema):
+    name = fields.String(metadata={"example": "MediTrack API"})
+    version = fields.String(metadata={"example": "1.0.0"})
+    docs = fields.String(metadata={"example": "/docs"})
+    openapi = fields.String(metadata={"example": "/openapi.json"})
+    health = fields.String(metadata={"example": "/health"})
+
+
+@blp.get("/")
+@public
+@blp.response(200, IndexSchema)
+def index():
+    """Where to start: the interactive docs, the OpenAPI document and the health check."""
+    return {
+        "name": current_app.config["API_TITLE"],
+        "version": current_app.config["API_VERSION"],
+        "docs": "/docs",
+        "openapi": "/openapi.json",
+        "health": "/health",
+    }
 
 
 class HealthSchema(Schema):

@@ -46,6 +46,7 @@ def _new_email(role: str) -> str:
 
 
 ROUTES: dict[tuple[str, str], Route] = {
+    ("GET", "/"): Route(PUBLIC),
     ("GET", "/health"): Route(PUBLIC),
     ("GET", "/openapi.json"): Route(PUBLIC),
     ("GET", "/docs"): Route(PUBLIC),
