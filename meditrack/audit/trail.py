@@ -97,6 +97,7 @@ def trail(resource_type: str, action: Action):
                 )
             return result
 
+        wrapper.audited = True  # it writes even when read-only (see core.sqlite)
         return wrapper
 
     return decorator
@@ -115,6 +116,7 @@ def refusals(resource_type: str, action: Action):
                 _record_refusal(resource_type, action, kwargs)
                 raise
 
+        wrapper.audited = True
         return wrapper
 
     return decorator

@@ -9,7 +9,7 @@ Reads stay concurrent (WAL).
 
 from __future__ import annotations
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
@@ -17,7 +17,14 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def _may_write() -> bool:
-    return not has_request_context() or request.method in WRITE_METHODS
+    """A write request, or a read that writes its audit events (a view marked `audited`):
+    begun deferred, such a read would fail to write once another request has committed
+    since it started reading (WAL keeps it on its old snapshot)."""
+    if not has_request_context() or request.method in WRITE_METHODS:
+        return True
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    audited = getattr(view, "audited", False)
+    return audited() if callable(audited) else bool(audited)
 
 
 @event.listens_for(Engine, "connect")

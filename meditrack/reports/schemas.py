@@ -1,9 +1,13 @@
-from marshmallow import ValidationError, validates_schema
+from datetime import date, timedelta
 
+from marshmallow import ValidationError, post_load
+
+from meditrack.core import timeutil
 from meditrack.core.schemas import Date, QueryId, Schema, fields, validate
 
 FORMATS = ("json", "csv", "png")
-MAX_RANGE_DAYS = 366 * 3
+DEFAULT_DAYS = 30
+MAX_YEARS = 3
 
 
 class ReportQuery(Schema):
@@ -18,14 +22,25 @@ class ReportQuery(Schema):
     doctor_id = QueryId()
     format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
 
-    @validates_schema
+    @post_load
     def _range(self, data, **kwargs):
-        start, end = data.get("start"), data.get("end")
-        if start and end:
-            if end < start:
-                raise ValidationError({"to": ["The range ends before it starts."]})
-            if (end - start).days + 1 > MAX_RANGE_DAYS:
-                raise ValidationError({"to": ["A report covers at most 3 years."]})
+        """The range with its defaults filled in (`to` today, `from` 29 days before `to`),
+        checked as a whole: an error names the end the caller sent."""
+        end = data.get("end") or timeutil.today()
+        start = data.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
+        field = "to" if data.get("end") else "from"
+        if end < start:
+            raise ValidationError({field: ["The range ends before it starts."]})
+        if end >= _years_after(start, MAX_YEARS):
+            raise ValidationError({field: [f"A report covers at most {MAX_YEARS} years."]})
+        return {**data, "start": start, "end": end}
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February: the range may run to 28 February
+        return date(day.year + years, 3, 1)
 
 
 class StatusCountsSchema(Schema):

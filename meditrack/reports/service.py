@@ -25,10 +25,10 @@ from meditrack.doctors.models import Doctor
 from meditrack.extensions import db
 from meditrack.patients.models import GENDERS, Patient
 from meditrack.permissions import STAFF, Actor, require_role
+from meditrack.reports.schemas import DEFAULT_DAYS
 from meditrack.reports.sql import as_date, local_date, minutes_between, next_day
 from meditrack.users.models import Role
 
-DEFAULT_DAYS = 30
 AGE_BANDS = (("0-17", 18), ("18-34", 35), ("35-49", 50), ("50-64", 65), ("65+", None))
 STATUSES = [status.value for status in Status]
 
@@ -114,7 +114,7 @@ def rate(numerator: int | float, denominator: int | float) -> float | None:
 def available_minutes(doctors: list[Doctor], window: Window) -> dict[int, int]:
     """Working minutes of each doctor over the window, less time off."""
     tz = timeutil.hospital_tz()
-    off: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    spells: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     if doctors:
         rows = db.session.execute(
             select(TimeOff.doctor_id, TimeOff.start_time, TimeOff.end_time).where(
@@ -124,7 +124,9 @@ def available_minutes(doctors: list[Doctor], window: Window) -> dict[int, int]:
             )
         )
         for doctor_id, start, end in rows:
-            off[doctor_id].append((start, end))
+            spells[doctor_id].append((start, end))
+    # Spells of time off may overlap: each minute is taken off once.
+    off = {doctor_id: _merged(found) for doctor_id, found in spells.items()}
     minutes: dict[int, int] = {}
     for doctor in doctors:
         total = 0.0
@@ -135,11 +137,22 @@ def available_minutes(doctors: list[Doctor], window: Window) -> dict[int, int]:
                     continue
                 start, end = period_bounds(day, period.starts_at, period.ends_at, tz)
                 total += (end - start).total_seconds() / 60
-                for off_start, off_end in off[doctor.id]:
+                for off_start, off_end in off.get(doctor.id, ()):
                     overlap = min(end, off_end) - max(start, off_start)
                     total -= max(overlap.total_seconds() / 60, 0)
         minutes[doctor.id] = round(total)
     return minutes
+
+
+def _merged(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Overlapping or touching spans of time off joined, so no minute is taken off twice."""
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _doctors(scope: Scope) -> list[Doctor]:

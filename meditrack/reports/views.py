@@ -1,6 +1,6 @@
 from collections.abc import Callable
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 from flask_smorest import Blueprint
 
 from meditrack.audit import service as audit
@@ -26,6 +26,13 @@ blp = Blueprint(
 )
 
 
+def exports(view):
+    """CSV and PNG answers write an audit event: on SQLite such a GET takes the write lock
+    up front (see meditrack/core/sqlite.py); a JSON answer stays a plain read."""
+    view.audited = lambda: request.args.get("format", "json") != "json"
+    return view
+
+
 def _doc(schema, charted: bool) -> dict:
     content = {
         "application/json": {"schema": schema},
@@ -48,7 +55,8 @@ def _answer(
     stem = f"meditrack-{name.replace('/', '-')}-{window.first}-to-{window.last}"
     if fmt == "csv":
         rows = data if isinstance(data, list) else [data]
-        body, mimetype = formats.to_csv(schema.dump(rows, many=True)), "text/csv"
+        body = formats.to_csv(schema.dump(rows, many=True), formats.columns(schema))
+        mimetype = "text/csv"
     else:
         body, mimetype = chart(data, window.first, window.last), "image/png"
     response = Response(body, mimetype=mimetype)
@@ -57,6 +65,7 @@ def _answer(
 
 
 @blp.get("/overview")
+@exports
 @blp.arguments(ReportQuery, location="query")
 @blp.doc(**_doc(OverviewSchema, charted=False))
 def overview(args):
@@ -68,6 +77,7 @@ def overview(args):
 
 
 @blp.get("/departments")
+@exports
 @blp.arguments(ReportQuery, location="query")
 @blp.doc(**_doc(DepartmentRowSchema(many=True), charted=True))
 def departments(args):
@@ -84,6 +94,7 @@ def departments(args):
 
 
 @blp.get("/doctors")
+@exports
 @blp.arguments(ReportQuery, location="query")
 @blp.doc(**_doc(DoctorRowSchema(many=True), charted=True))
 def doctors(args):
@@ -100,6 +111,7 @@ def doctors(args):
 
 
 @blp.get("/appointments/daily")
+@exports
 @blp.arguments(ReportQuery, location="query")
 @blp.doc(**_doc(DailyRowSchema(many=True), charted=True))
 def appointments_daily(args):
@@ -116,6 +128,7 @@ def appointments_daily(args):
 
 
 @blp.get("/patients/demographics")
+@exports
 @blp.arguments(ReportQuery, location="query")
 @blp.doc(**_doc(DemographicsRowSchema(many=True), charted=True))
 def patients_demographics(args):
