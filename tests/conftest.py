@@ -100,8 +100,10 @@ def _tables_in_delete_order() -> list[str]:
 def _delete_all_sqlite(conn) -> None:
     """DELETE every row; the append-only triggers are lifted for it and put back."""
     guards = conn.execute(
-        text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND sql LIKE "
-             "'%BEFORE DELETE%'")
+        text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND sql LIKE "
+            "'%BEFORE DELETE%'"
+        )
     ).all()
     for name, _ in guards:
         conn.execute(text(f"DROP TRIGGER {name}"))

@@ -21,10 +21,13 @@ class AuditEventSchema(Schema):
 
 
 class AccessLogQuery(ListQuery, WindowQuery):
-    """Newest first; `from`/`to` on occurred_at."""
+    """Newest first unless sort=occurred_at; `from`/`to` on occurred_at."""
+
+    SORTS = ("occurred_at",)
 
     actor_id = QueryId()
     action = fields.String(validate=validate.OneOf([a.value for a in Action]))
+    outcome = fields.String(validate=validate.OneOf([o.value for o in Outcome]))
 
 
 class AuditEventQuery(AccessLogQuery):

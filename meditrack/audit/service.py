@@ -19,7 +19,7 @@ from meditrack.audit.models import Action, AuditEvent, Outcome
 from meditrack.core import timeutil
 from meditrack.core.errors import Forbidden
 from meditrack.core.lookup import referenced
-from meditrack.core.pagination import Page, paginate
+from meditrack.core.pagination import Page, order_by, paginate
 from meditrack.extensions import db
 from meditrack.patients import service as patients_service
 from meditrack.patients.models import Patient
@@ -125,7 +125,7 @@ def _events(args: Mapping, *conditions) -> Page:
     if args.get("patient_id") is not None:
         referenced(Patient, args["patient_id"], "patient_id", allow_archived=True)
     stmt = select(AuditEvent).where(*conditions)
-    for field in ("actor_id", "patient_id", "resource_type", "action"):
+    for field in ("actor_id", "patient_id", "resource_type", "action", "outcome"):
         if args.get(field) is not None:
             stmt = stmt.where(getattr(AuditEvent, field) == args[field])
     start, end = window(args)
@@ -133,9 +133,9 @@ def _events(args: Mapping, *conditions) -> Page:
         stmt = stmt.where(AuditEvent.occurred_at >= start)
     if end is not None:
         stmt = stmt.where(AuditEvent.occurred_at < end)
-    # Newest first; the id breaks ties between events of one moment.
-    stmt = stmt.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-    return paginate(stmt, args)
+    # Newest first by default; the id breaks ties between events of one moment.
+    sorts = {"occurred_at": AuditEvent.occurred_at}
+    return paginate(order_by(stmt, args.get("sort"), sorts, "-occurred_at", AuditEvent.id), args)
 
 
 def list_events(*, actor: Actor, args: Mapping) -> Page:
