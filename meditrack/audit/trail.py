@@ -63,42 +63,36 @@ def _record_refusal(resource_type: str, action: Action, path: dict) -> None:
     )
 
 
-def trail(resource_type: str, action: Action):
+def _record_success(resource_type: str, action: Action, result, path: dict) -> None:
     model, _ = RESOURCES[resource_type]
+    rows = result[0] if isinstance(result, tuple) else result
+    # Only a list action logs its rows; a read that returns a list (an appointment's
+    # history, however short) is one read of the resource in the path.
+    if (
+        action == Action.LIST
+        and isinstance(rows, list)
+        and all(isinstance(row, model) for row in rows)
+    ):
+        service.record_many(action, resource_type, [subject(resource_type, row) for row in rows])
+        return
+    if isinstance(rows, model):
+        resource_id, patient_id = subject(resource_type, rows)
+    else:
+        resource_id, patient_id = subject_from_path(resource_type, path)
+    service.record(action, resource_type, resource_id=resource_id, patient_id=patient_id)
+
+
+def trail(resource_type: str, action: Action):
+    """Record the view's successes in its transaction, and its refusals after it."""
 
     def decorator(view):
         @functools.wraps(view)
-        def wrapper(*args, **kwargs):
-            try:
-                result = view(*args, **kwargs)
-            except (Forbidden, NotFound):
-                _record_refusal(resource_type, action, kwargs)
-                raise
-            rows = result[0] if isinstance(result, tuple) else result
-            # Only a list action logs its rows; a read that returns a list (an appointment's
-            # history, however short) is one read of the resource in the path.
-            if (
-                action == Action.LIST
-                and isinstance(rows, list)
-                and all(isinstance(row, model) for row in rows)
-            ):
-                service.record_many(
-                    action, resource_type, [subject(resource_type, row) for row in rows]
-                )
-            elif isinstance(rows, model):
-                resource_id, patient_id = subject(resource_type, rows)
-                service.record(
-                    action, resource_type, resource_id=resource_id, patient_id=patient_id
-                )
-            else:
-                resource_id, patient_id = subject_from_path(resource_type, kwargs)
-                service.record(
-                    action, resource_type, resource_id=resource_id, patient_id=patient_id
-                )
+        def recorded(*args, **kwargs):
+            result = view(*args, **kwargs)
+            _record_success(resource_type, action, result, kwargs)
             return result
 
-        wrapper.audited = True  # it writes even when read-only (see core.sqlite)
-        return wrapper
+        return refusals(resource_type, action)(recorded)
 
     return decorator
 
