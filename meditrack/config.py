@@ -73,5 +73,30 @@ def load(instance_path: Path) -> dict:
             "MEDITRACK_LOGIN_EMAIL_LIMIT", "5 per 15 minutes"
         ),
         "MEDITRACK_LOGIN_IP_LIMIT": os.environ.get("MEDITRACK_LOGIN_IP_LIMIT", "50 per 15 minutes"),
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "meditrack"),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
+        "CORS_ORIGINS": cors_origins(os.environ.get("CORS_ORIGINS", "")),
+        "TRUSTED_PROXIES": _count("TRUSTED_PROXIES", os.environ.get("TRUSTED_PROXIES", "0")),
     }
+
+
+def cors_origins(raw: str) -> frozenset[str]:
+    """Comma-separated exact origins (scheme://host[:port]); `*` is refused: a hospital API
+    answers only the front ends it knows."""
+    origins = frozenset(item.strip().rstrip("/") for item in raw.split(",") if item.strip())
+    if "*" in origins:
+        raise ConfigError("CORS_ORIGINS lists exact origins; '*' is not allowed")
+    for origin in origins:
+        if not origin.startswith(("http://", "https://")):
+            raise ConfigError(f"CORS_ORIGINS entry {origin!r} must start with http:// or https://")
+    return origins
+
+
+def _count(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigError(f"{name} must be a whole number of proxies (0 or more)")
+    return value
