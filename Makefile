@@ -28,18 +28,30 @@ run: install
 	@echo "  Interactive docs http://$(HOST):$(PORT)/docs"
 	@echo "  OpenAPI spec     http://$(HOST):$(PORT)/openapi.json"
 	@echo ""
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 8 --access-logfile - wsgi:app
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 8 wsgi:app
 
 test: install
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
+# Style, security lint (bandit: medium and high findings fail) and known-vulnerable pins.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit --quiet --recursive --severity-level medium meditrack scripts wsgi.py
+	$(BIN)/python scripts/audit_requirements.py
 
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Benchmarks (bench/README.md): build or reuse a PostgreSQL database, serve the app with
+# gunicorn, drive it with wrk. Extra options in BENCH_ARGS, e.g.
+# make bench BENCH_ARGS="--patients 1000000 --compare 10000".
+bench: install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-quick: install
+	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
 
 openapi: install
 	$(BIN)/python scripts/export_openapi.py > docs/openapi.json

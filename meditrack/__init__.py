@@ -28,10 +28,21 @@ class MediTrack(Flask):
             response = super().dispatch_request()
             db.session.commit()
         except Exception:
-            db.session.rollback()
+            self._roll_back()
             audit.write_after_failure()
             raise
         return response
+
+    def _roll_back(self) -> None:
+        """Roll back a failed request. When the database went away meanwhile the rollback
+        fails too (the server has dropped the transaction already); that is logged, and
+        the request's own error stays the one answered: a bug must not pass for an outage."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            db.session.rollback()
+        except SQLAlchemyError as exc:
+            self.logger.warning("rollback of a failed request failed: %s", type(exc).__name__)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -41,6 +52,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
         app.config["HOSPITAL_TZ"] = settings.hospital_timezone(app.config["MEDITRACK_TIMEZONE"])
+        if "SQLALCHEMY_ENGINE_OPTIONS" not in test_config:
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = settings.engine_options(
+                app.config["SQLALCHEMY_DATABASE_URI"]
+            )
     app.url_map.strict_slashes = False
     app.url_map.converters["int"] = IdConverter
     app.json.sort_keys = False
@@ -136,10 +151,12 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_hooks(app: Flask) -> None:
     from meditrack.auth import tokens
-    from meditrack.core import errors, http, security
+    from meditrack.core import errors, http, requestlog, security, transport
 
+    requestlog.register(app)
     errors.register(app)
     tokens.register(app)
     http.register(app)
+    transport.register(app)
     security.register(app)
     http.register_body_check(app)

@@ -9,6 +9,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development"}
+#: How long a new PostgreSQL connection may take before the request gives up with a 503.
+CONNECT_TIMEOUT_SECONDS = 5
+#: Pooled PostgreSQL connections are replaced after this long, before an idle-connection
+#: timeout on the way (a firewall, a pooler) can drop them silently.
+POOL_RECYCLE_SECONDS = 30 * 60
 
 
 class ConfigError(RuntimeError):
@@ -23,6 +28,29 @@ def database_url(raw: str | None, instance_path: Path) -> str:
         if raw.startswith(prefix):
             return "postgresql+psycopg://" + raw[len(prefix) :]
     return raw
+
+
+def engine_options(url: str) -> dict:
+    """SQLAlchemy engine options for a database URL.
+
+    Every connection taken from the pool is pinged first, so one that died while the
+    database was away is replaced instead of failing the request. PostgreSQL connections
+    also give up connecting after a few seconds, so a database that does not answer is a
+    quick 503 rather than a hung request.
+    """
+    # Statement parameters hold patient data: keep them out of exception messages and logs.
+    options: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    if url.startswith("postgresql"):
+        options["pool_recycle"] = POOL_RECYCLE_SECONDS
+        options["connect_args"] = {
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            # A peer that vanishes mid-query (no reset) is noticed within about a minute.
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        }
+    return options
 
 
 def jwt_secret(env: str, instance_path: Path) -> str:
@@ -55,12 +83,13 @@ def load(instance_path: Path) -> dict:
     if env not in ("development", "production"):
         raise ConfigError("MEDITRACK_ENV must be 'development' or 'production'")
     timezone_name = os.environ.get("MEDITRACK_TIMEZONE", "UTC")
+    url = database_url(os.environ.get("DATABASE_URL"), instance_path)
     return {
         "MEDITRACK_ENV": env,
         "MEDITRACK_TIMEZONE": timezone_name,
         "HOSPITAL_TZ": hospital_timezone(timezone_name),
-        "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL"), instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(url),
         "JWT_SECRET_KEY": jwt_secret(env, instance_path),
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(
             seconds=int(os.environ.get("MEDITRACK_ACCESS_TOKEN_SECONDS", 15 * 60))

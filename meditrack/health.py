@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from meditrack.core.errors import problem
+from meditrack.core.errors import database_unavailable
 from meditrack.core.schemas import Schema, fields
 from meditrack.core.security import public
 from meditrack.extensions import db
@@ -46,13 +46,7 @@ def health():
     """Report whether the API and its database answer."""
     try:
         db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
+    except SQLAlchemyError as exc:
         db.session.rollback()
-        return problem(
-            503,
-            "service_unavailable",
-            "The database is unavailable.",
-            database="unavailable",
-            headers={"Retry-After": "5"},
-        )
+        return database_unavailable(exc, "The database is unavailable.", database="unavailable")
     return jsonify(status="ok", database="ok")

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Mapping
 
 from flask import Flask, g, jsonify, request
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+#: What a 503 asks clients to wait: about the time a database restart or fail-over takes.
+RETRY_AFTER_SECONDS = 5
 
 HTTP_CODES = {
     400: "bad_request",
@@ -184,6 +188,31 @@ def integrity_problem(error: IntegrityError):
     return problem(409, "conflict", "The change conflicts with the stored data.")
 
 
+def database_unavailable(
+    error: SQLAlchemyError, detail: str = "The database is unavailable; try again.", **extra
+):
+    """The database cannot be reached: a 503 the client may retry. The cause is logged
+    here and never shown; the driver's first line names it without the statement or its
+    parameters (which hold patient data)."""
+    original = getattr(error, "orig", None) or error
+    lines = str(original).strip().splitlines()
+    log.error(
+        "database unavailable on %s %s (request %s): %s: %s",
+        request.method,
+        request.url_rule.rule if request.url_rule else "-",
+        g.get("request_id"),
+        type(original).__name__,
+        lines[0] if lines else "",
+    )
+    return problem(
+        503,
+        "service_unavailable",
+        detail,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        **extra,
+    )
+
+
 def render(error: AppError | HTTPException):
     """The problem response for an error the client caused."""
     if isinstance(error, AppError):
@@ -200,22 +229,34 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _database_down(error: OperationalError):
-        log.error("database unavailable: %s", type(error.orig).__name__ if error.orig else error)
-        return problem(
-            503,
-            "service_unavailable",
-            "The database is unavailable; try again.",
-            headers={"Retry-After": "5"},
-        )
+        return database_unavailable(error)
+
+    @app.errorhandler(PoolTimeout)
+    def _pool_exhausted(error: PoolTimeout):
+        return database_unavailable(error, "The server is busy; try again.")
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return http_problem(error)
-        log.exception(
-            "unhandled error on %s %s (request %s)",
-            request.method,
-            request.path,
-            g.get("request_id"),
-        )
+        if isinstance(error, DBAPIError):
+            # The driver's message can quote stored values (a duplicate key, a bad cast):
+            # log where it happened and what kind of error, not the message.
+            original = error.orig
+            log.error(
+                "unhandled database error on %s %s (request %s): %s (SQLSTATE %s)\n%s",
+                request.method,
+                request.path,
+                g.get("request_id"),
+                type(original).__name__,
+                getattr(original, "sqlstate", None),
+                "".join(traceback.format_tb(error.__traceback__)),
+            )
+        else:
+            log.exception(
+                "unhandled error on %s %s (request %s)",
+                request.method,
+                request.path,
+                g.get("request_id"),
+            )
         return problem(500, "internal_error", "Something went wrong on our side.")
