@@ -31,7 +31,7 @@ run: install
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 8 wsgi:app
 
 test: install
-	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # Style, security lint (bandit: medium and high findings fail) and known-vulnerable pins.
 lint: install

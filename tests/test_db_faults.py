@@ -65,6 +65,10 @@ NEW_PATIENT = {"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1
 # --- the database, the proxy and the app behind it ---------------------------------------
 
 
+# One worker runs the whole module, so its database and proxy are built once.
+pytestmark = pytest.mark.xdist_group("db_faults")
+
+
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
     name = f"{_database_name()}_faults"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 
@@ -12,19 +13,28 @@ from meditrack.core.errors import RateLimited
 from meditrack.extensions import limiter
 
 
-def _limits(email: str, ip: str) -> list[tuple[RateLimitItem, str, str]]:
+def _limits(email: str, ip: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
+    """Each limit with the identifiers of its counter. RATELIMIT_KEY_PREFIX leads them, as
+    Flask-Limiter does for its own limits, so that several deployments can share one
+    Redis without sharing counters."""
     config = current_app.config
+    prefix = (config["RATELIMIT_KEY_PREFIX"],) if config.get("RATELIMIT_KEY_PREFIX") else ()
     return [
-        (parse(config["MEDITRACK_LOGIN_EMAIL_LIMIT"]), "login-email", email.lower()),
-        (parse(config["MEDITRACK_LOGIN_IP_LIMIT"]), "login-ip", ip),
+        (parse(config["MEDITRACK_LOGIN_EMAIL_LIMIT"]), (*prefix, "login-email", _digest(email))),
+        (parse(config["MEDITRACK_LOGIN_IP_LIMIT"]), (*prefix, "login-ip", ip)),
     ]
+
+
+def _digest(email: str) -> str:
+    """The counter is keyed by a digest: the store (Redis) never holds an address."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
 
 
 def check(email: str, ip: str) -> None:
     """Refuse the attempt, whatever the password, while either limit is used up."""
-    for item, scope, key in _limits(email, ip):
-        if not limiter.limiter.test(item, scope, key):
-            reset_at, _remaining = limiter.limiter.get_window_stats(item, scope, key)
+    for item, identifiers in _limits(email, ip):
+        if not limiter.limiter.test(item, *identifiers):
+            reset_at, _remaining = limiter.limiter.get_window_stats(item, *identifiers)
             retry_after = max(1, math.ceil(reset_at - time.time()))
             raise RateLimited(
                 "Too many failed sign-in attempts; try again later.",
@@ -33,5 +43,5 @@ def check(email: str, ip: str) -> None:
 
 
 def record_failure(email: str, ip: str) -> None:
-    for item, scope, key in _limits(email, ip):
-        limiter.limiter.hit(item, scope, key)
+    for item, identifiers in _limits(email, ip):
+        limiter.limiter.hit(item, *identifiers)

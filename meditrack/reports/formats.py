@@ -7,13 +7,7 @@ import io
 from collections.abc import Callable, Mapping
 from datetime import date
 
-import matplotlib
 from marshmallow import Schema, fields
-
-matplotlib.use("Agg")  # no display: render to memory
-
-import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
 
 
 def flatten(row: Mapping, prefix: str = "") -> dict:
@@ -77,18 +71,21 @@ GENDER_COLOURS = {"female": "#8e24aa", "male": "#1e88e5", "other": "#43a047", "u
 def _png(
     draw: Callable, title: str, first: date, last: date, *, height: float = 5.5, grid: str = "y"
 ) -> bytes:
-    figure, axes = plt.subplots(figsize=(11, height), dpi=100)
-    try:
-        draw(axes)
-        axes.set_title(f"{title}\n{first.isoformat()} to {last.isoformat()}")
-        axes.grid(axis=grid, alpha=0.3)
-        axes.set_axisbelow(True)
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        return buffer.getvalue()
-    finally:
-        plt.close(figure)
+    # matplotlib is loaded on the first chart, not when a worker starts (it costs memory
+    # and start-up time). A bare Figure, unlike pyplot, keeps no global state, so
+    # threads can draw at once.
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(11, height), dpi=100)
+    axes = figure.subplots()
+    draw(axes)
+    axes.set_title(f"{title}\n{first.isoformat()} to {last.isoformat()}")
+    axes.grid(axis=grid, alpha=0.3)
+    axes.set_axisbelow(True)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
 
 
 def _legend_beside(axes, title: str) -> None:
@@ -107,6 +104,8 @@ def _legend_beside(axes, title: str) -> None:
 
 
 def daily_chart(rows: list[Mapping], first: date, last: date) -> bytes:
+    import matplotlib.dates as mdates
+
     def draw(axes):
         days = [row["date"] for row in rows]
         bottom = [0] * len(rows)
