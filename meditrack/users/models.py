@@ -40,18 +40,17 @@ class User(TimestampMixin, db.Model):
 
 # Linked records live on the doctor's and the patient's side (doctors.user_id,
 # patients.user_id); these read-only relationships expose them on the user, while
-# they are not archived.
+# they are not archived. Loaded only when asked for: every request loads its user, and
+# only the account endpoints show these (lists load them in one query each).
 User.doctor = db.relationship(
     "Doctor",
     primaryjoin="and_(User.id == foreign(Doctor.user_id), Doctor.archived_at.is_(None))",
     uselist=False,
     viewonly=True,
-    lazy="selectin",
 )
 User.patient = db.relationship(
     "Patient",
     primaryjoin="and_(User.id == foreign(Patient.user_id), Patient.archived_at.is_(None))",
     uselist=False,
     viewonly=True,
-    lazy="selectin",
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from meditrack.auth import tokens
 from meditrack.core.errors import Conflict, NotFound
@@ -18,7 +19,7 @@ SORTS = {"name": User.name, "email": User.email, "created_at": User.created_at}
 
 def list_users(*, actor: Actor, args: Mapping) -> Page:
     require_role(actor, Role.ADMIN)
-    stmt = select(User)
+    stmt = select(User).options(selectinload(User.doctor), selectinload(User.patient))
     if args.get("role"):
         stmt = stmt.where(User.role == args["role"])
     stmt = stmt.where(*search(args.get("q"), (User.name, User.email)))
