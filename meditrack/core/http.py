@@ -6,17 +6,22 @@ import hashlib
 import json
 import re
 import uuid
+from typing import NoReturn
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, Response, g, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.routing import IntegerConverter, ValidationError
 
-from meditrack.core.errors import AppError, PreconditionFailed
+from meditrack.core.errors import AppError, FieldError, PreconditionFailed
 from meditrack.core.schemas import MAX_ID
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 UNCACHED_PREFIXES = ("/docs",)
+#: No body this API takes is nested more than a few levels (a doctor's working hours: 3).
+MAX_JSON_DEPTH = 32
 
 
 class UnsupportedMediaType(AppError):
@@ -29,7 +34,12 @@ class IdConverter(IntegerConverter):
     it). Raised as NotFound: werkzeug turns a ValidationError into a 405 when the same
     path has routes for other methods."""
 
+    #: ASCII digits only: werkzeug's \d also matches full-width and other Unicode digits,
+    #: which int() reads, so a full-width one would reach patient 1.
+    regex = r"[0-9]+"
+
     def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
         kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
 
@@ -56,6 +66,85 @@ def require_match(representation: dict) -> None:
         raise PreconditionFailed("The resource changed since you read it; fetch it again.")
 
 
+class RefusedJSON(ValueError):
+    """JSON text that Python's json module would read but this API refuses: a ValueError,
+    so that werkzeug turns it into a 400 like any other unreadable body."""
+
+
+def _object_without_duplicates(pairs: list[tuple[str, object]]) -> dict:
+    """Parsers disagree on which of two equal keys wins, so a body that has them could mean
+    one thing to a proxy or a log and another to us: it is refused."""
+    obj = {}
+    for key, value in pairs:
+        if key in obj:
+            name = json.dumps(key[:100])
+            raise RefusedJSON(f"The key {name} appears more than once in one object.")
+        obj[key] = value
+    return obj
+
+
+def _not_json(constant: str) -> NoReturn:
+    raise RefusedJSON(f"{constant} is not a JSON value.")
+
+
+def _check_parsed(data) -> None:
+    """Refuse nesting deeper than any body needs and strings that are not Unicode text
+    (an unpaired surrogate, written as a \\ud800 escape, cannot be encoded or stored).
+    Walked without recursion, so that no depth can exhaust the stack."""
+    pending = [(data, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            _check_text(value)
+        elif isinstance(value, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise RefusedJSON("The JSON body is nested too deeply.")
+            if isinstance(value, dict):
+                for key in value:
+                    _check_text(key)
+                value = value.values()
+            pending.extend((item, depth + 1) for item in value)
+
+
+def _check_text(text: str) -> None:
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise RefusedJSON("The body holds an unpaired surrogate (\\ud800-\\udfff).") from exc
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Reads JSON as RFC 8259 has it: UTF-8 only (no other encoding, no encoded surrogates,
+    no byte order mark), no NaN or Infinity, no duplicate keys, no unpaired surrogates, at
+    most MAX_JSON_DEPTH levels deep. Writes it as Flask does."""
+
+    def loads(self, s: str | bytes, **kwargs):
+        if isinstance(s, bytes | bytearray):
+            s = bytes(s).decode("utf-8")  # strict; a UnicodeDecodeError is a ValueError
+        kwargs.setdefault("object_pairs_hook", _object_without_duplicates)
+        kwargs.setdefault("parse_constant", _not_json)
+        data = json.loads(s, **kwargs)
+        _check_parsed(data)
+        return data
+
+
+def use_strict_json(app: Flask) -> None:
+    """Install StrictJSONProvider, keeping the output settings of the provider it replaces."""
+    provider = StrictJSONProvider(app)
+    for setting in ("ensure_ascii", "sort_keys", "compact", "mimetype"):
+        setattr(provider, setting, getattr(app.json, setting))
+    app.json = provider
+
+
+def _body_problem(cause: BaseException | None) -> str:
+    if isinstance(cause, RefusedJSON):
+        return str(cause)
+    if isinstance(cause, UnicodeDecodeError):
+        return "The body is not valid UTF-8."
+    return "The body is not valid JSON."
+
+
 def _read_body() -> None:
     if request.method not in BODY_METHODS:
         return
@@ -68,11 +157,33 @@ def _read_body() -> None:
     if not request.is_json:
         raise UnsupportedMediaType("Send the body as application/json.")
     try:
-        request.get_json()  # parsed once here, cached for the schemas
+        request.get_json()  # parsed once here, strictly; cached for the schemas
     except BadRequest as exc:
-        raise AppError("The body is not valid JSON.") from exc
+        raise AppError(_body_problem(exc.__cause__)) from exc
     except RecursionError as exc:
         raise AppError("The JSON body is nested too deeply.") from exc
+
+
+def _percent_decoded(part: bytes) -> bytes:
+    return unquote_to_bytes(part.replace(b"+", b" "))
+
+
+def _read_query() -> None:
+    """A query parameter that is not UTF-8 once percent-decoded is refused (422 naming it),
+    rather than read with replacement characters as something the caller did not send."""
+    raw = request.query_string
+    if request.endpoint is None or (raw.isascii() and b"%" not in raw):
+        return
+    invalid = {}
+    for pair in raw.split(b"&"):
+        name, _, value = map(_percent_decoded, pair.partition(b"="))
+        try:
+            name.decode("utf-8")
+            value.decode("utf-8")
+        except UnicodeDecodeError:
+            invalid[name.decode("utf-8", "replace")] = ["Not valid UTF-8."]
+    if invalid:
+        raise FieldError(invalid)
 
 
 def _assign_request_id() -> None:
@@ -105,5 +216,8 @@ def register(app: Flask) -> None:
 
 
 def register_body_check(app: Flask) -> None:
-    """After authentication: an anonymous caller learns nothing from body errors."""
+    """After authentication: an anonymous caller learns nothing from body or query errors.
+    Bodies are read with StrictJSONProvider."""
+    use_strict_json(app)
+    app.before_request(_read_query)
     app.before_request(_read_body)

@@ -10,8 +10,18 @@ from marshmallow import ValidationError, fields, pre_load, validate
 
 from meditrack.core import timeutil
 
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-CONTROL_EXCEPT_NEWLINE_TAB = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+#: C0, DEL and C1 (U+0080-U+009F, e.g. NEL and the 8-bit terminal escape CSI).
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROL_EXCEPT_NEWLINE_TAB = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: RFC 3339 in ASCII digits (seconds optional). datetime.fromisoformat alone takes more:
+#: week dates, the basic format, offsets with seconds, and text after a NUL byte.
+RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?", re.ASCII
+)
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+#: An integer in a query string: ASCII digits only (int() also takes " 1 ", "1_0" and
+#: Arabic-Indic or full-width digits).
+QUERY_INT = re.compile(r"-?[0-9]+")
 
 SHORT_MAX = 100
 EMAIL_MAX = 254
@@ -93,7 +103,7 @@ class DateTime(fields.DateTime):
     """RFC 3339. Naive input is hospital time; output always carries the offset."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str) or len(value) > 40:
+        if not isinstance(value, str) or len(value) > 40 or not RFC3339.fullmatch(value):
             raise ValidationError("Not a valid RFC 3339 datetime.")
         try:
             parsed = datetime.fromisoformat(value)
@@ -111,7 +121,7 @@ class DateTime(fields.DateTime):
 
 class Date(fields.Date):
     def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
             raise ValidationError("Not a valid date (YYYY-MM-DD).")
         try:
             return date.fromisoformat(value)
@@ -120,14 +130,15 @@ class Date(fields.Date):
 
 
 class Int(fields.Integer):
-    """An integer; in a JSON body never a float, a string or a boolean."""
+    """An integer; in a JSON body never a float, a string or a boolean; in a query string
+    (strict=False) only ASCII digits."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("strict", True)
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
+        if isinstance(value, bool) or (isinstance(value, str) and not QUERY_INT.fullmatch(value)):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
 
@@ -193,10 +204,10 @@ __all__ = [
 class ClockTime(fields.Time):
     """A wall-clock time as HH:MM (24-hour)."""
 
-    PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+    PATTERN = re.compile(r"([01]\d|2[0-3]):([0-5]\d)", re.ASCII)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str) or not self.PATTERN.match(value):
+        if not isinstance(value, str) or not self.PATTERN.fullmatch(value):
             raise ValidationError("Not a valid time (HH:MM, 00:00 to 23:59).")
         return super()._deserialize(value + ":00", attr, data, **kwargs)
 
