@@ -197,13 +197,18 @@ def receptionist(make_account) -> Account:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Honour the backend markers: a test marked for one database skips on the other."""
+    """Honour the backend markers: a test marked for one database is not run on the other
+    (deselected, not skipped, so that a skip in the summary always means something)."""
+    kept, dropped = [], []
     for item in items:
         backend = getattr(item, "callspec", None) and item.callspec.params.get("backend")
-        if backend == "sqlite" and item.get_closest_marker("postgres_only"):
-            item.add_marker(pytest.mark.skip(reason="PostgreSQL only"))
-        if backend == "postgresql" and item.get_closest_marker("sqlite_only"):
-            item.add_marker(pytest.mark.skip(reason="SQLite only"))
+        wrong = (backend == "sqlite" and item.get_closest_marker("postgres_only")) or (
+            backend == "postgresql" and item.get_closest_marker("sqlite_only")
+        )
+        (dropped if wrong else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 class Factory:
