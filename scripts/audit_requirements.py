@@ -6,13 +6,14 @@ service could not be asked about (no network, service down) is reported loudly; 
 AUDIT_STRICT=1 that fails the check too, for machines that are expected to reach it.
 
     .venv/bin/python scripts/audit_requirements.py
+
+(bandit: subprocess runs pip-audit with a command line fixed here, never user input.)
 """
 
 from __future__ import annotations
 
 import json
 import os
-# subprocess runs pip-audit with a fixed command line built here, never user input.
 import subprocess  # nosec B404
 import sys
 from pathlib import Path
