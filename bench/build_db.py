@@ -161,7 +161,7 @@ def build(patients: int, *, echo: Echo = print) -> dict:
     with timer("hash the shared password (argon2, the app's hasher)"):
         password_hash = _password_hash(name)
     with connect(name) as conn:
-        _session(conn)
+        _tune(conn)
         before = schema_snapshot(conn)
         with timer("drop secondary indexes and constraints of the bulk tables", conn):
             restore = _strip(conn)
@@ -234,7 +234,7 @@ def _parallel(name: str, timer: Timer, jobs: dict[str, Callable[[psycopg.Connect
 
     def run(phase: str, job) -> None:
         with connect(name) as conn:
-            _session(conn)
+            _tune(conn)
             with timer(phase, conn):
                 job(conn)
                 conn.commit()
@@ -281,7 +281,8 @@ def _password_hash(name: str) -> str:
         return hash_password(shapes.PASSWORD)
 
 
-def _session(conn: psycopg.Connection) -> None:
+def _tune(conn: psycopg.Connection) -> None:
+    """Settings for a bulk load on this connection only (the server's stay as they are)."""
     for setting in (
         "SET synchronous_commit = off",
         "SET work_mem = '256MB'",

@@ -21,10 +21,12 @@ or point at a binary you built:  WRK=/path/to/wrk make bench
 def find_wrk() -> str:
     """The wrk binary (WRK=/path overrides PATH); exits with how to get it if missing."""
     configured = os.environ.get("WRK")
-    found = configured if configured and os.access(configured, os.X_OK) else shutil.which("wrk")
-    if not found:
-        if configured:
+    if configured:
+        if not (os.path.isfile(configured) and os.access(configured, os.X_OK)):
             raise SystemExit(f"WRK={configured} is not an executable file.\n\n{MISSING}")
+        return configured
+    found = shutil.which("wrk")
+    if not found:
         raise SystemExit(MISSING)
     return found
 

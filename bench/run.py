@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     wrk = loadgen.find_wrk()
     settings = Settings(workers=args.workers, threads=args.threads)
-    connections = args.connections or 2 * settings.workers
+    # One request in flight per worker thread: the server never idles, no request queues.
+    connections = args.connections or settings.workers * settings.threads
     load = loadgen.Load(connections=connections, seconds=args.duration)
     warmup = loadgen.Load(connections=connections, seconds=args.warmup)
     chosen = scenarios.select(args.scenarios)
@@ -115,12 +116,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
     parser.add_argument(
-        "--threads", type=int, default=4, help="threads per worker (4, gthread); 1: sync worker"
+        "--threads", type=int, default=1, help="threads per worker: 1, the sync worker (default)"
     )
     parser.add_argument("--duration", type=float, default=None, help="seconds per scenario (15)")
     parser.add_argument("--warmup", type=float, default=None, help="warm-up seconds (2)")
     parser.add_argument(
-        "--connections", type=int, default=None, help="wrk connections (2 per worker)"
+        "--connections", type=int, default=None, help="wrk connections (workers x threads)"
     )
     parser.add_argument("--scenarios", help="comma-separated name prefixes, e.g. patient,report")
     parser.add_argument(

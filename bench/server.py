@@ -24,7 +24,7 @@ class Settings:
     """How gunicorn serves: the same for the app and for the floor."""
 
     workers: int = 2
-    threads: int = 4  # 1: the sync worker; more: gthread with that many threads
+    threads: int = 1  # 1: the sync worker; more: gthread with that many threads
 
     @property
     def label(self) -> str:
