@@ -93,8 +93,17 @@ def app(database_url):
     return app
 
 
+# Kept by the database's own triggers as the other tables change (a TRUNCATE or DELETE of
+# patients zeroes the totals), so emptying the other tables leaves them right.
+KEPT_BY_TRIGGERS = {"patient_totals"}
+
+
 def _tables_in_delete_order() -> list[str]:
-    return [table.name for table in reversed(db.metadata.sorted_tables)]
+    return [
+        table.name
+        for table in reversed(db.metadata.sorted_tables)
+        if table.name not in KEPT_BY_TRIGGERS
+    ]
 
 
 def _delete_all_sqlite(conn) -> None:

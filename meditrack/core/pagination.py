@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import marshmallow as ma
 from flask import request
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select
 
 from meditrack.core.schemas import Int, Trimmed, fields, validate
 from meditrack.extensions import db
@@ -57,26 +58,69 @@ def order_by(
     return stmt.order_by(ordered, tiebreak.desc() if key.startswith("-") else tiebreak.asc())
 
 
-def paginate(stmt: Select, args: Mapping, *, scalars: bool = True) -> Page:
-    """Run one page of an already ordered statement, plus its count."""
+def paginate(
+    stmt: Select,
+    args: Mapping,
+    *,
+    scalars: bool = True,
+    total: int | None = None,
+    key: ColumnElement | None = None,
+) -> Page:
+    """Run one page of an already ordered statement, plus its count.
+
+    `total`: the count, when the caller already knows it (a kept counter), so the rows
+    are not counted again. `key`: the table's primary key; a page past the first then
+    finds its keys first, which an index on the order can give alone, and reads only
+    those rows, instead of reading every row its offset passes over."""
     page, per_page = args["page"], args["per_page"]
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    if total is None:
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     offset = (page - 1) * per_page
     items = []
     if offset < total:  # past the end there is nothing to fetch, however large the page
-        paged = stmt.limit(per_page).offset(offset)
+        if key is not None and offset:
+            keys = stmt.with_only_columns(key).limit(per_page).offset(offset)
+            paged = stmt.where(key.in_(keys))
+        else:
+            paged = stmt.limit(per_page).offset(offset)
         result = db.session.scalars(paged) if scalars else db.session.execute(paged)
         items = list(result.all())
     return Page(items=items, total=total, headers=link_headers(page, per_page, total))
+
+
+def words(q: str | None) -> list[str]:
+    return (q or "").split()
 
 
 def search(q: str | None, columns: Sequence[ColumnElement]) -> list[ColumnElement[bool]]:
     """`q`: every word must appear, case-insensitively, in at least one of the columns.
     % and _ are ordinary characters, not wildcards."""
     return [
-        or_(*(column.icontains(term, autoescape=True) for column in columns))
-        for term in (q or "").split()
+        or_(*(column.icontains(term, autoescape=True) for column in columns)) for term in words(q)
     ]
+
+
+def search_in(q: str | None, text: ColumnElement[str]) -> list[ColumnElement[bool]]:
+    """`q` against one lowercased text of several columns, words apart (see
+    `patients.models.search_text`): the same matches as `search` over those columns,
+    in the shape a trigram index serves (`text LIKE lower('%word%')`).
+
+    A word without three letters or digits in a row has no trigram to look up, and a
+    trigram index would answer it by reading all of itself; such a word is matched in a
+    form no index serves (`text || ''`), so it only filters what the other words found,
+    or, alone, a plain scan of the table."""
+    conditions = []
+    for term in words(q):
+        searched = text if _HAS_TRIGRAM.search(term) else text.op("||")(literal_column("''"))
+        conditions.append(searched.like(func.lower(f"%{_escaped(term)}%"), escape="/"))
+    return conditions
+
+
+_HAS_TRIGRAM = re.compile(r"[^\W_]{3}")  # three letters or digits in a row
+
+
+def _escaped(term: str) -> str:
+    return term.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
 def link_headers(page: int, per_page: int, total: int) -> dict[str, str]:

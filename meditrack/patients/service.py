@@ -12,10 +12,10 @@ from meditrack.appointments import service as appointments_service
 from meditrack.core import timeutil
 from meditrack.core.errors import Duplicate, FieldError, Forbidden, NotFound
 from meditrack.core.lookup import referenced
-from meditrack.core.pagination import Page, order_by, paginate, search
+from meditrack.core.pagination import Page, order_by, paginate, search_in, words
 from meditrack.departments.models import Department
 from meditrack.extensions import db
-from meditrack.patients.models import Patient
+from meditrack.patients.models import Patient, PatientTotals, search_text
 from meditrack.permissions import STAFF, Actor, patient_scope, require_role
 from meditrack.users.models import Role, User
 
@@ -24,7 +24,6 @@ SORTS = {
     "date_of_birth": Patient.date_of_birth,
     "created_at": Patient.created_at,
 }
-SEARCHED = (Patient.first_name, Patient.last_name, Patient.mrn, Patient.email, Patient.phone)
 
 #: Fields each role may change on a patient it can see.
 EDITABLE = {
@@ -37,20 +36,46 @@ ARCHIVE_CANCELLATION = "The patient's record was archived."
 
 
 def list_patients(*, actor: Actor, args: Mapping) -> Page:
-    stmt = select(Patient).where(patient_scope(actor))
-    if args.get("include_archived"):
+    include_archived = bool(args.get("include_archived"))
+    if include_archived:
         require_role(actor, Role.ADMIN)
-    else:
-        stmt = stmt.where(Patient.archived_at.is_(None))
+    conditions = [patient_scope(actor)]
+    if not include_archived:
+        conditions.append(Patient.archived_at.is_(None))
+    filtered = False
     if args.get("department_id") is not None:
         referenced(Department, args["department_id"], "department_id")
-        stmt = stmt.where(Patient.department_id == args["department_id"])
+        conditions.append(Patient.department_id == args["department_id"])
+        filtered = True
     if args.get("date_of_birth"):
-        stmt = stmt.where(Patient.date_of_birth == args["date_of_birth"])
+        conditions.append(Patient.date_of_birth == args["date_of_birth"])
+        filtered = True
     if args.get("gender"):
-        stmt = stmt.where(Patient.gender == args["gender"])
-    stmt = stmt.where(*search(args.get("q"), SEARCHED))
-    return paginate(order_by(stmt, args.get("sort"), SORTS, "last_name", Patient.id), args)
+        conditions.append(Patient.gender == args["gender"])
+        filtered = True
+    stmt = select(Patient).where(*conditions)
+    if words(args.get("q")):
+        # The matches first, through the trigram index, then their order: left to
+        # itself, PostgreSQL may walk the whole sort index testing each row instead.
+        matches = (
+            select(Patient.id)
+            .where(*conditions, *search_in(args["q"], search_text()))
+            .cte("matches")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )
+        stmt = select(Patient).where(Patient.id.in_(select(matches.c.id)))
+        filtered = True
+    total = None
+    if actor.is_staff and not filtered:
+        total = _kept_total(include_archived)
+    ordered = order_by(stmt, args.get("sort"), SORTS, "last_name", Patient.id)
+    return paginate(ordered, args, total=total, key=Patient.id)
+
+
+def _kept_total(include_archived: bool) -> int | None:
+    """The number of (active) patients from the row the database keeps; None if missing."""
+    column = PatientTotals.total if include_archived else PatientTotals.active
+    return db.session.scalar(select(column).where(PatientTotals.id == 1))
 
 
 def get_patient(*, actor: Actor, patient_id: int, include_archived: bool = False) -> Patient:
