@@ -29,7 +29,7 @@ if __package__ in (None, ""):  # run as a file: bench/run.py
 
 from bench import build_db, loadgen, scenarios, shapes
 from bench.fill import login_email
-from bench.scenarios import FLOOR, Hospital, Scenario
+from bench.scenarios import FLASK_FLOOR, FLOOR, Hospital, Scenario
 from bench.server import ROOT, Server, Settings, cpu_count, loadavg
 from bench.targets import evaluate
 
@@ -188,11 +188,17 @@ def _run_size(
             rows.append(_measure(floor, FLOOR, hospital, None, load, warmup, wrk, scratch))
             floor.memory.mark()
             floor_peak = floor.memory.run_peak
+        flask_log = scratch / f"flask-floor-{size}.log"
+        with Server("bench.flask_floor:app", settings, floor_env, flask_log) as bare_flask:
+            rows.append(
+                _measure(bare_flask, FLASK_FLOOR, hospital, None, load, warmup, wrk, scratch)
+            )
         by_name = {row.scenario: row for row in rows}
         if by_name["floor_patient_get"].rps:
-            by_name["patient_get"].floor_ratio = round(
-                by_name["patient_get"].rps / by_name["floor_patient_get"].rps, 3
-            )
+            for name in ("patient_get", "flask_floor_patient_get"):
+                by_name[name].floor_ratio = round(
+                    by_name[name].rps / by_name["floor_patient_get"].rps, 3
+                )
     return {
         "patients": size,
         "database": name,

@@ -261,6 +261,10 @@ FLOOR = Scenario(
     "floor_patient_get", "the floor: bare WSGI + psycopg, the same SELECT", "", "patients",
     _patient_get,
 )  # fmt: skip
+FLASK_FLOOR = Scenario(
+    "flask_floor_patient_get", "the floor's work as a bare Flask view", "", "patients",
+    _patient_get,
+)  # fmt: skip
 
 
 def select(names: str | None) -> list[Scenario]:
