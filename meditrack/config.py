@@ -14,6 +14,13 @@ CONNECT_TIMEOUT_SECONDS = 5
 #: Pooled PostgreSQL connections are replaced after this long, before an idle-connection
 #: timeout on the way (a firewall, a pooler) can drop them silently.
 POOL_RECYCLE_SECONDS = 30 * 60
+#: argon2id as OWASP's second recommended setting has it: 19 MiB, 2 passes, 1 lane. Each
+#: hash allocates its memory cost, so 64 MiB would take a worker past its memory budget
+#: while it signs someone in. Hashes made with other settings are replaced at the next
+#: successful sign-in.
+ARGON2_TIME_COST = 2
+ARGON2_MEMORY_COST = 19 * 1024  # KiB
+ARGON2_PARALLELISM = 1
 
 
 class ConfigError(RuntimeError):
@@ -106,6 +113,8 @@ def load(instance_path: Path) -> dict:
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
         "CORS_ORIGINS": cors_origins(os.environ.get("CORS_ORIGINS", "")),
         "TRUSTED_PROXIES": _count("TRUSTED_PROXIES", os.environ.get("TRUSTED_PROXIES", "0")),
+        "ARGON2_TIME_COST": _at_least(1, "ARGON2_TIME_COST", ARGON2_TIME_COST),
+        "ARGON2_MEMORY_COST": _at_least(8, "ARGON2_MEMORY_COST", ARGON2_MEMORY_COST),
     }
 
 
@@ -128,4 +137,17 @@ def _count(name: str, raw: str) -> int:
         value = -1
     if value < 0:
         raise ConfigError(f"{name} must be a whole number of proxies (0 or more)")
+    return value
+
+
+def _at_least(minimum: int, name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ConfigError(f"{name} must be a whole number of at least {minimum}")
     return value

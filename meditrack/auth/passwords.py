@@ -6,15 +6,19 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
+from meditrack.config import ARGON2_MEMORY_COST, ARGON2_PARALLELISM, ARGON2_TIME_COST
+
 _hashers: dict[tuple[int, int], PasswordHasher] = {}
 
 
 def _hasher() -> PasswordHasher:
-    time_cost = current_app.config.get("ARGON2_TIME_COST", 3)
-    memory_cost = current_app.config.get("ARGON2_MEMORY_COST", 65536)
+    time_cost = current_app.config.get("ARGON2_TIME_COST", ARGON2_TIME_COST)
+    memory_cost = current_app.config.get("ARGON2_MEMORY_COST", ARGON2_MEMORY_COST)
     key = (time_cost, memory_cost)
     if key not in _hashers:
-        _hashers[key] = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost)
+        _hashers[key] = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_cost, parallelism=ARGON2_PARALLELISM
+        )
     return _hashers[key]
 
 
