@@ -909,8 +909,13 @@ def _refuse(*args, **kwargs):
     raise SQLAlchemyError(SECRET)
 
 
+def _refuse_event_inserts(conn, cursor, statement, *args) -> None:
+    if statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS"):
+        _refuse()
+
+
 @pytest.fixture
-def broken_trail(monkeypatch):
+def broken_trail(app, monkeypatch):
     """Makes writing events fail, either when one is made or when it is inserted."""
     listeners = []
 
@@ -918,13 +923,15 @@ def broken_trail(monkeypatch):
         if where == "making":
             monkeypatch.setattr(audit_service, "_event", _refuse)
         else:
-            event.listen(AuditEvent, "before_insert", _refuse)
-            listeners.append(_refuse)
+            with app.app_context():
+                engine = db.engine
+            event.listen(engine, "before_cursor_execute", _refuse_event_inserts)
+            listeners.append(engine)
 
     def mend() -> None:
         monkeypatch.undo()
         while listeners:
-            event.remove(AuditEvent, "before_insert", listeners.pop())
+            event.remove(listeners.pop(), "before_cursor_execute", _refuse_event_inserts)
 
     breaker.mend = mend
     yield breaker

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher
 
+from meditrack import config as settings
+from meditrack.extensions import db
+from meditrack.users.models import User
 from tests.auth_helpers import assert_invalid, assert_problem, bearer, login, stored_user
 from tests.conftest import count_rows
 
@@ -210,6 +214,52 @@ def test_login_validates_its_body(client):
         client.post("/auth/login", json={"email": "a@example.org", "password": "x", "otp": 1}),
         "otp",
     )
+
+
+def stored_hash(app, user_id: int) -> str:
+    with app.app_context():
+        return db.session.get(User, user_id).password_hash
+
+
+def test_a_hash_made_with_older_settings_is_replaced_at_the_next_sign_in(
+    app, client, make_account, monkeypatch
+):
+    """Hashes of the earlier default (64 MiB, 3 passes, 4 lanes) still verify, and the
+    first sign-in stores one made with the current default (19 MiB, 2 passes, 1 lane)."""
+    account = make_account("receptionist")
+    older = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash(account.password)
+    with app.app_context():
+        db.session.get(User, account.id).password_hash = older
+        db.session.commit()
+    monkeypatch.setitem(app.config, "ARGON2_TIME_COST", settings.ARGON2_TIME_COST)
+    monkeypatch.setitem(app.config, "ARGON2_MEMORY_COST", settings.ARGON2_MEMORY_COST)
+
+    assert login(client, account.email, account.password).status_code == 200
+
+    rehashed = stored_hash(app, account.id)
+    assert rehashed.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert PasswordHasher().verify(rehashed, account.password)
+    # the next sign-in keeps it
+    assert login(client, account.email, account.password).status_code == 200
+    assert stored_hash(app, account.id) == rehashed
+
+
+def test_argon2_settings_default_to_owasp_and_may_be_set(tmp_path, monkeypatch):
+    monkeypatch.setenv("JWT_SECRET_KEY", "x" * 40)
+    monkeypatch.delenv("ARGON2_TIME_COST", raising=False)
+    monkeypatch.delenv("ARGON2_MEMORY_COST", raising=False)
+    loaded = settings.load(tmp_path)
+    assert (loaded["ARGON2_TIME_COST"], loaded["ARGON2_MEMORY_COST"]) == (2, 19456)
+
+    monkeypatch.setenv("ARGON2_TIME_COST", "3")
+    monkeypatch.setenv("ARGON2_MEMORY_COST", "47104")
+    loaded = settings.load(tmp_path)
+    assert (loaded["ARGON2_TIME_COST"], loaded["ARGON2_MEMORY_COST"]) == (3, 47104)
+
+    for value in ("0", "-1", "lots"):
+        monkeypatch.setenv("ARGON2_TIME_COST", value)
+        with pytest.raises(settings.ConfigError):
+            settings.load(tmp_path)
 
 
 # --- GET /auth/me --------------------------------------------------------------------

@@ -105,10 +105,10 @@ def test_no_password_token_or_patient_name_reaches_the_log(
     # traceback; the traceback names code, not values.
     from meditrack.patients import service as patients_service
 
-    def explode(term, columns):
+    def explode(term, text):
         raise RuntimeError("search failed")
 
-    monkeypatch.setattr(patients_service, "search", explode)
+    monkeypatch.setattr(patients_service, "search_in", explode)
     assert client.get(f"/patients?q={FIRST}", headers=headers).status_code == 500
 
     # A database error whose message quotes the value (PostgreSQL: invalid input syntax
@@ -117,11 +117,11 @@ def test_no_password_token_or_patient_name_reaches_the_log(
 
     from meditrack.extensions import db
 
-    def bad_cast(term, columns):
+    def bad_cast(term, text):
         db.session.execute(text("SELECT CAST(:value AS integer) / 0"), {"value": term})
         raise RuntimeError("unreachable on PostgreSQL")
 
-    monkeypatch.setattr(patients_service, "search", bad_cast)
+    monkeypatch.setattr(patients_service, "search_in", bad_cast)
     assert client.get(f"/patients?q={FIRST}", headers=headers).status_code == 500
 
     lines = log_lines()

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable, Mapping
 
 from flask import g, has_request_context, request
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from meditrack.appointments.schemas import window
@@ -40,20 +40,32 @@ def _event(
     actor: Actor | None,
     actor_id: int | None,
     actor_role: str | None,
-) -> AuditEvent:
+) -> dict:
+    """An event's row. Its ids are taken now: a row it names must be flushed already."""
     actor = actor or optional_actor()
-    return AuditEvent(
-        occurred_at=timeutil.now(),
-        actor_id=actor.user_id if actor else actor_id,
-        actor_role=str(actor.role) if actor else actor_role,
-        action=str(action),
-        resource_type=resource_type,
-        resource_id=resource_id,
-        patient_id=patient_id,
-        outcome=str(outcome),
-        ip=request.remote_addr if has_request_context() else None,
-        request_id=g.get("request_id") if has_request_context() else None,
-    )
+    in_request = has_request_context()
+    return {
+        "occurred_at": timeutil.now(),
+        "actor_id": actor.user_id if actor else actor_id,
+        "actor_role": str(actor.role) if actor else actor_role,
+        "action": str(action),
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "patient_id": patient_id,
+        "outcome": str(outcome),
+        "ip": request.remote_addr if in_request else None,
+        "request_id": g.get("request_id") if in_request else None,
+    }
+
+
+_INSERT = insert(AuditEvent.__table__)
+
+
+def _write(rows: list[dict]) -> None:
+    """Insert events in the session's transaction: one plain INSERT, no unit of work and
+    no RETURNING (nothing reads an event back in the request that wrote it)."""
+    if rows:
+        db.session.execute(_INSERT, rows)
 
 
 def record(
@@ -67,15 +79,16 @@ def record(
     actor_id: int | None = None,
     actor_role: str | None = None,
 ) -> None:
-    """Add an event to the current transaction."""
-    db.session.add(
-        _event(action, resource_type, resource_id, patient_id, outcome, actor, actor_id, actor_role)
+    """Write an event in the current transaction."""
+    event = _event(
+        action, resource_type, resource_id, patient_id, outcome, actor, actor_id, actor_role
     )
+    _write([event])
 
 
 def record_many(action: Action, resource_type: str, subjects: Iterable[Subject]) -> None:
     """One event per subject, written in one batch."""
-    db.session.add_all(
+    _write(
         [
             _event(
                 action, resource_type, resource_id, patient_id, Outcome.SUCCESS, None, None, None
@@ -107,7 +120,7 @@ def write_after_failure() -> None:
     if not events:
         return
     try:
-        db.session.add_all(events)
+        _write(events)
         db.session.commit()
     except SQLAlchemyError:
         db.session.rollback()

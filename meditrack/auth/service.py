@@ -69,10 +69,10 @@ def access_token_seconds() -> int:
     return int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds())
 
 
-def refresh(*, actor: Actor, user: User) -> dict:
+def refresh(*, actor: Actor) -> dict:
     """Rotate: the used refresh token stops working, a new pair is issued."""
     session = db.session.get(AuthSession, actor.session_id)
-    return tokens.issue(user, session)
+    return tokens.issue(tokens.account_of(actor), session)
 
 
 def logout(*, actor: Actor) -> None:
@@ -82,9 +82,15 @@ def logout(*, actor: Actor) -> None:
     )
 
 
-def change_password(*, actor: Actor, user: User, current: str, new: str, ip: str) -> None:
+def account(*, actor: Actor) -> User:
+    """The signed-in account."""
+    return tokens.account_of(actor)
+
+
+def change_password(*, actor: Actor, current: str, new: str, ip: str) -> None:
     """A new password revokes every other login of the user. Wrong guesses of the
     current one count against the same limits as failed sign-ins."""
+    user = tokens.account_of(actor)
     throttle.check(user.email, ip)
     if not verify_password(user.password_hash, current):
         throttle.record_failure(user.email, ip)

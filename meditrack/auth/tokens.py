@@ -7,11 +7,11 @@ from datetime import datetime
 
 from flask import Flask, current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, bindparam, delete, select, update
 
 from meditrack.auth.models import AuthSession
 from meditrack.core.db import utcnow
-from meditrack.core.errors import problem
+from meditrack.core.errors import Unauthorized, problem
 from meditrack.doctors.models import Doctor
 from meditrack.extensions import db, jwt
 from meditrack.patients.models import Patient
@@ -55,45 +55,70 @@ def prune_expired_logins(user_id: int) -> None:
     )
 
 
-def _load_login(claims: dict):
+_sessions = AuthSession.__table__
+_users = User.__table__
+_doctors = Doctor.__table__
+_patients = Patient.__table__
+
+#: What the checks of every request need, as one plain row: no ORM entity is built for it.
+LOGIN = (
+    select(
+        _sessions.c.id.label("session_id"),
+        _sessions.c.revoked_at,
+        _sessions.c.refresh_jti,
+        _users.c.id.label("user_id"),
+        _users.c.role,
+        _users.c.is_active,
+        _doctors.c.id.label("doctor_id"),
+        _patients.c.id.label("patient_id"),
+    )
+    .join_from(_sessions, _users, _users.c.id == _sessions.c.user_id)
+    .outerjoin(_doctors, (_doctors.c.user_id == _users.c.id) & _doctors.c.archived_at.is_(None))
+    .outerjoin(_patients, (_patients.c.user_id == _users.c.id) & _patients.c.archived_at.is_(None))
+    .where(_sessions.c.id == bindparam("sid"))
+)
+
+
+def _load_login(claims: dict) -> Row | None:
     """The login, its user and their linked records, in one query, once per request."""
     if "login" not in g:
-        row = db.session.execute(
-            select(AuthSession, User, Doctor.id, Patient.id)
-            .join(User, User.id == AuthSession.user_id)
-            .outerjoin(Doctor, (Doctor.user_id == User.id) & Doctor.archived_at.is_(None))
-            .outerjoin(Patient, (Patient.user_id == User.id) & Patient.archived_at.is_(None))
-            .where(AuthSession.id == claims.get("sid"))
-        ).first()
-        g.login = row
+        g.login = db.session.execute(LOGIN, {"sid": claims.get("sid")}).first()
     return g.login
+
+
+def account_of(actor: Actor) -> User:
+    """The caller's account as an entity, loaded only by the few views that show or change
+    it: the check of every request reads just the columns it needs."""
+    user = db.session.get(User, actor.user_id)
+    if user is None:
+        raise Unauthorized("The account is inactive or no longer exists.")
+    return user
 
 
 def register(app: Flask) -> None:
     @jwt.token_in_blocklist_loader
     def _revoked(_header, claims) -> bool:
         row = _load_login(claims)
-        if row is None or str(row.User.id) != claims.get("sub"):
+        if row is None or str(row.user_id) != claims.get("sub"):
             return True
-        session: AuthSession = row.AuthSession
-        if session.revoked_at is not None:
+        if row.revoked_at is not None:
             return True
-        return claims.get("type") == "refresh" and claims.get("jti") != session.refresh_jti
+        return claims.get("type") == "refresh" and claims.get("jti") != row.refresh_jti
 
     @jwt.user_lookup_loader
-    def _lookup(_header, claims):
+    def _lookup(_header, claims) -> Actor | None:
+        """The caller as an Actor (what `current_user` gives); None refuses an inactive one."""
         row = _load_login(claims)
-        if row is None or not row.User.is_active:
+        if row is None or not row.is_active:
             return None
-        user: User = row.User
         g.actor = Actor(
-            user_id=user.id,
-            role=Role(user.role),
-            session_id=row.AuthSession.id,
-            doctor_id=row[2],
-            patient_id=row[3],
+            user_id=row.user_id,
+            role=Role(row.role),
+            session_id=row.session_id,
+            doctor_id=row.doctor_id,
+            patient_id=row.patient_id,
         )
-        return user
+        return g.actor
 
     @jwt.expired_token_loader
     def _expired(_header, _claims):

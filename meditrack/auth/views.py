@@ -1,5 +1,4 @@
 from flask import request, url_for
-from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
 from meditrack.auth import service
@@ -51,7 +50,7 @@ def login(data):
 @blp.response(200, TokenPairSchema)
 def refresh():
     """Trade a refresh token for a new pair; the old one is revoked."""
-    return service.refresh(actor=current_actor(), user=current_user)
+    return service.refresh(actor=current_actor())
 
 
 @blp.post("/logout")
@@ -65,7 +64,7 @@ def logout():
 @blp.response(200, UserSchema)
 def me():
     """The signed-in account."""
-    return current_user
+    return service.account(actor=current_actor())
 
 
 @blp.put("/password")
@@ -75,7 +74,6 @@ def change_password(data):
     """Change the password; every other login is revoked."""
     service.change_password(
         actor=current_actor(),
-        user=current_user,
         current=data["current_password"],
         new=data["new_password"],
         ip=request.remote_addr or "unknown",
