@@ -105,7 +105,7 @@ def test_no_password_token_or_patient_name_reaches_the_log(
     # traceback; the traceback names code, not values.
     from meditrack.patients import service as patients_service
 
-    def explode(term, text):
+    def explode(q, searched):
         raise RuntimeError("search failed")
 
     monkeypatch.setattr(patients_service, "search_in", explode)
@@ -117,8 +117,8 @@ def test_no_password_token_or_patient_name_reaches_the_log(
 
     from meditrack.extensions import db
 
-    def bad_cast(term, text):
-        db.session.execute(text("SELECT CAST(:value AS integer) / 0"), {"value": term})
+    def bad_cast(q, searched):
+        db.session.execute(text("SELECT CAST(:value AS integer) / 0"), {"value": q})
         raise RuntimeError("unreachable on PostgreSQL")
 
     monkeypatch.setattr(patients_service, "search_in", bad_cast)

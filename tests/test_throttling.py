@@ -123,3 +123,11 @@ def test_wrong_current_passwords_count_like_failed_sign_ins(client, account):
 
     assert_throttled(change_password(client, account, account.password))
     assert_throttled(login(client, account.email, account.password))
+
+
+def test_rate_limits_switched_off_let_every_attempt_through(app, client, account, monkeypatch):
+    """RATELIMIT_ENABLED=false (for a load test, say) switches the throttle off; it does not
+    turn sign-in into a server error."""
+    monkeypatch.setitem(app.config, "RATELIMIT_ENABLED", False)
+    fail(client, account.email, EMAIL_LIMIT + 3)
+    assert login(client, account.email, account.password).status_code == 200

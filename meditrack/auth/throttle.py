@@ -30,8 +30,15 @@ def _digest(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
 
 
+def _enabled() -> bool:
+    """RATELIMIT_ENABLED=false (Flask-Limiter's own switch) turns the throttle off too."""
+    return bool(current_app.config.get("RATELIMIT_ENABLED", True))
+
+
 def check(email: str, ip: str) -> None:
     """Refuse the attempt, whatever the password, while either limit is used up."""
+    if not _enabled():
+        return
     for item, identifiers in _limits(email, ip):
         if not limiter.limiter.test(item, *identifiers):
             reset_at, _remaining = limiter.limiter.get_window_stats(item, *identifiers)
@@ -43,5 +50,7 @@ def check(email: str, ip: str) -> None:
 
 
 def record_failure(email: str, ip: str) -> None:
+    if not _enabled():
+        return
     for item, identifiers in _limits(email, ip):
         limiter.limiter.hit(item, *identifiers)
