@@ -12,11 +12,13 @@ from meditrack.departments.models import Department
 from meditrack.doctors.models import Doctor, WorkingPeriod
 from meditrack.patients.models import Patient
 from meditrack.records.models import MedicalRecord
+from meditrack.reports.models import AppointmentTally
 from meditrack.users.models import User
 
 __all__ = [
     "Appointment",
     "AppointmentEvent",
+    "AppointmentTally",
     "AuditEvent",
     "AuthSession",
     "Department",

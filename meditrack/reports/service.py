@@ -1,8 +1,11 @@
 """The five reports, aggregated by the database.
 
 Appointments count in a range by their start date in hospital time; archived rows are
-left out. Available minutes come from the doctors' weekly working hours laid over the
-range in hospital time (DST days included), less their time off: rules, not rows.
+left out. Hospital-wide and per-department figures are summed from the hourly tallies that
+triggers keep (reports/tallies.py); per-doctor ones, which count distinct patients, from
+the appointments. Available minutes come from the doctors' weekly working hours laid over
+the range in hospital time (DST days included), less their time off: rules, not rows
+(reports/available.py).
 """
 
 from __future__ import annotations
@@ -11,12 +14,12 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import and_, func, literal, select
 from sqlalchemy.orm import selectinload
 
-from meditrack.appointments.models import Appointment, Status, TimeOff
-from meditrack.appointments.rules import period_bounds
+from meditrack.appointments.models import Appointment, Status
 from meditrack.core import timeutil
 from meditrack.core.errors import Forbidden
 from meditrack.core.lookup import referenced
@@ -25,8 +28,10 @@ from meditrack.doctors.models import Doctor
 from meditrack.extensions import db
 from meditrack.patients.models import GENDERS, Patient
 from meditrack.permissions import STAFF, Actor, require_role
+from meditrack.reports import tallies
+from meditrack.reports.available import available_minutes
 from meditrack.reports.schemas import DEFAULT_DAYS
-from meditrack.reports.sql import as_date, local_date, minutes_between, next_day
+from meditrack.reports.sql import as_date, exact_sum, local_date, next_day, summed_micros
 from meditrack.users.models import Role
 
 AGE_BANDS = (("0-17", 18), ("18-34", 35), ("35-49", 50), ("50-64", 65), ("65+", None))
@@ -88,7 +93,20 @@ def _in_scope(scope: Scope) -> list:
     return conditions
 
 
-def _status_counts() -> list:
+def _status_counts(counted) -> list:
+    """Appointments in all, and in each status, over rows of `tallies.counted`."""
+    counts = [func.coalesce(func.sum(counted.c.appointments), 0).label("total")]
+    counts += [
+        func.coalesce(func.sum(counted.c.appointments).filter(counted.c.status == status), 0).label(
+            status
+        )
+        for status in STATUSES
+    ]
+    return counts
+
+
+def _appointment_counts() -> list:
+    """The same, straight from the appointments."""
     counts = [func.count(Appointment.id).label("total")]
     counts += [
         func.count(Appointment.id).filter(Appointment.status == status).label(status)
@@ -97,62 +115,18 @@ def _status_counts() -> list:
     return counts
 
 
-def _booked_minutes():
-    """Minutes of appointments that hold time (all but cancelled ones)."""
-    return func.coalesce(
-        func.sum(minutes_between(Appointment.start_time, Appointment.end_time)).filter(
-            Appointment.status != Status.CANCELLED.value
-        ),
-        0,
-    )
+def _booked_micros(counted):
+    """Microseconds of appointments that hold time (all but cancelled ones)."""
+    return exact_sum(counted.c.duration_us).filter(counted.c.status != Status.CANCELLED.value)
+
+
+def _minutes(micros: Decimal | float | None) -> Decimal | float:
+    """Microseconds as minutes: exact numeric on PostgreSQL, float on SQLite."""
+    return (micros or 0) / 60_000_000
 
 
 def rate(numerator: int | float, denominator: int | float) -> float | None:
     return None if not denominator else round(numerator / denominator, 4)
-
-
-def available_minutes(doctors: list[Doctor], window: Window) -> dict[int, int]:
-    """Working minutes of each doctor over the window, less time off."""
-    tz = timeutil.hospital_tz()
-    spells: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    if doctors:
-        rows = db.session.execute(
-            select(TimeOff.doctor_id, TimeOff.start_time, TimeOff.end_time).where(
-                TimeOff.doctor_id.in_([d.id for d in doctors]),
-                TimeOff.start_time < window.end,
-                TimeOff.end_time > window.start,
-            )
-        )
-        for doctor_id, start, end in rows:
-            spells[doctor_id].append((start, end))
-    # Spells of time off may overlap: each minute is taken off once.
-    off = {doctor_id: _merged(found) for doctor_id, found in spells.items()}
-    minutes: dict[int, int] = {}
-    for doctor in doctors:
-        total = 0.0
-        for offset in range(window.days):
-            day = window.first + timedelta(days=offset)
-            for period in doctor.working_hours:
-                if period.weekday != day.weekday():
-                    continue
-                start, end = period_bounds(day, period.starts_at, period.ends_at, tz)
-                total += (end - start).total_seconds() / 60
-                for off_start, off_end in off.get(doctor.id, ()):
-                    overlap = min(end, off_end) - max(start, off_start)
-                    total -= max(overlap.total_seconds() / 60, 0)
-        minutes[doctor.id] = round(total)
-    return minutes
-
-
-def _merged(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    """Overlapping or touching spans of time off joined, so no minute is taken off twice."""
-    merged: list[tuple[datetime, datetime]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 def _doctors(scope: Scope) -> list[Doctor]:
@@ -173,14 +147,13 @@ def _doctors(scope: Scope) -> list[Doctor]:
 
 def overview(scope: Scope) -> dict:
     window = scope.window
+    counted = tallies.counted(scope)
     row = db.session.execute(
         select(
-            *_status_counts(),
-            _booked_minutes().label("booked"),
-            func.avg(minutes_between(Appointment.created_at, Appointment.start_time)).label(
-                "lead_minutes"
-            ),
-        ).where(*_in_scope(scope))
+            *_status_counts(counted),
+            _booked_micros(counted).label("booked"),
+            exact_sum(counted.c.lead_us).label("lead"),
+        )
     ).one()
     patients = select(func.count(Patient.id)).where(Patient.archived_at.is_(None))
     if scope.department_id is not None:
@@ -192,8 +165,9 @@ def overview(scope: Scope) -> dict:
     departments = select(func.count(Department.id))
     if scope.department_id is not None:
         departments = departments.where(Department.id == scope.department_id)
-    available = sum(available_minutes(doctors, window).values())
+    available = sum(available_minutes(doctors, window.first, window.last).values())
     counts = {status: getattr(row, status) for status in STATUSES}
+    lead_minutes = _minutes(row.lead) / row.total if row.total else None
     return {
         "from": window.first,
         "to": window.last,
@@ -204,23 +178,38 @@ def overview(scope: Scope) -> dict:
         "appointments": {"total": row.total, **counts},
         "no_show_rate": rate(row.no_show, row.completed + row.no_show),
         "cancellation_rate": rate(row.cancelled, row.total),
-        "utilization": rate(row.booked, available),
-        "avg_lead_time_days": None
-        if row.lead_minutes is None
-        else round(row.lead_minutes / 1440, 2),
+        "utilization": rate(float(_minutes(row.booked)), available),
+        "avg_lead_time_days": None if lead_minutes is None else round(lead_minutes / 1440, 2),
     }
 
 
-def _workload(group_column, scope: Scope) -> dict[int, dict]:
+def _department_workload(scope: Scope) -> dict[int, dict]:
+    """From the tallies: counts by status and booked time, per department."""
+    counted = tallies.counted(scope)
     rows = db.session.execute(
         select(
-            group_column.label("key"),
-            *_status_counts(),
-            _booked_minutes().label("booked"),
+            counted.c.department_id.label("key"),
+            *_status_counts(counted),
+            _booked_micros(counted).label("booked"),
+        ).group_by(counted.c.department_id)
+    )
+    return {row.key: row._asdict() for row in rows}
+
+
+def _doctor_workload(scope: Scope) -> dict[int, dict]:
+    """From the appointments: distinct patients cannot be summed from tallies."""
+    booked = summed_micros(
+        Appointment.start_time, Appointment.end_time, Appointment.status != Status.CANCELLED.value
+    )
+    rows = db.session.execute(
+        select(
+            Appointment.doctor_id.label("key"),
+            *_appointment_counts(),
+            booked.label("booked"),
             func.count(func.distinct(Appointment.patient_id)).label("patients"),
         )
         .where(*_in_scope(scope))
-        .group_by(group_column)
+        .group_by(Appointment.doctor_id)
     )
     return {row.key: row._asdict() for row in rows}
 
@@ -228,7 +217,7 @@ def _workload(group_column, scope: Scope) -> dict[int, dict]:
 def _workload_figures(figures: Mapping | None, available: int) -> dict:
     figures = figures or {}
     completed, no_show = figures.get("completed", 0), figures.get("no_show", 0)
-    booked = round(figures.get("booked") or 0)
+    booked = round(_minutes(figures.get("booked")))
     return {
         "appointments": figures.get("total", 0),
         "completed": completed,
@@ -246,9 +235,9 @@ def departments(scope: Scope) -> list[dict]:
     if scope.department_id is not None:
         stmt = stmt.where(Department.id == scope.department_id)
     rows = list(db.session.scalars(stmt))
-    workload = _workload(Appointment.department_id, scope)
+    workload = _department_workload(scope)
     doctors = _doctors(scope)
-    available = available_minutes(doctors, scope.window)
+    available = available_minutes(doctors, scope.window.first, scope.window.last)
     doctor_counts: dict[int, int] = defaultdict(int)
     available_by_department: dict[int, int] = defaultdict(int)
     for doctor in doctors:
@@ -277,8 +266,8 @@ def departments(scope: Scope) -> list[dict]:
 
 def doctors(scope: Scope) -> list[dict]:
     doctor_rows = _doctors(scope)
-    workload = _workload(Appointment.doctor_id, scope)
-    available = available_minutes(doctor_rows, scope.window)
+    workload = _doctor_workload(scope)
+    available = available_minutes(doctor_rows, scope.window.first, scope.window.last)
     return [
         {
             "doctor_id": doctor.id,
@@ -296,13 +285,9 @@ def daily(scope: Scope) -> list[dict]:
     window = scope.window
     series = select(literal(window.first).label("day")).cte("days", recursive=True)
     series = series.union_all(select(next_day(series.c.day)).where(series.c.day < window.last))
-    day = local_date(Appointment.start_time, timeutil.hospital_tz(), window.start, window.end)
-    counts = (
-        select(day.label("day"), *_status_counts())
-        .where(*_in_scope(scope))
-        .group_by(day)
-        .subquery("counts")
-    )
+    counted = tallies.counted(scope, by_day=True)
+    day = local_date(counted.c.at, timeutil.hospital_tz(), window.start, window.end)
+    counts = select(day.label("day"), *_status_counts(counted)).group_by(day).subquery("counts")
     columns = ["total", *STATUSES]
     rows = db.session.execute(
         select(series.c.day, *(func.coalesce(counts.c[name], 0).label(name) for name in columns))
@@ -318,28 +303,37 @@ def daily(scope: Scope) -> list[dict]:
 def demographics(scope: Scope) -> list[dict]:
     """Active patients by age band on the last day of the range, and by gender."""
     on = scope.window.last
-    band = case(
-        *[
-            (Patient.date_of_birth > _years_before(on, years), label)
-            for label, years in AGE_BANDS
-            if years is not None
-        ],
-        else_=AGE_BANDS[-1][0],
-    )
     stmt = (
-        select(band.label("band"), Patient.gender, func.count(Patient.id))
+        select(Patient.gender, *_band_counts(on))
         .where(Patient.archived_at.is_(None), Patient.date_of_birth <= on)
-        .group_by(band, Patient.gender)
+        .group_by(Patient.gender)
     )
     if scope.department_id is not None:
         stmt = stmt.where(Patient.department_id == scope.department_id)
-    counts = {(band_label, gender): count for band_label, gender, count in db.session.execute(stmt)}
+    counts = {row.gender: row._asdict() for row in db.session.execute(stmt)}
     rows = []
     for label, _ in AGE_BANDS:
-        row = {"age_band": label, **{gender: counts.get((label, gender), 0) for gender in GENDERS}}
+        row = {"age_band": label}
+        row.update({gender: counts.get(gender, {}).get(label, 0) for gender in GENDERS})
         row["total"] = sum(row[gender] for gender in GENDERS)
         rows.append(row)
     return rows
+
+
+def _band_counts(on: date) -> list:
+    """One count per age band on `on`: born after the band's cut and no later than the
+    cut of the band before it. A few comparisons a row, grouped by gender only."""
+    born = Patient.date_of_birth
+    cuts = [_years_before(on, years) for _, years in AGE_BANDS if years is not None]
+    counts = []
+    for index, (label, _) in enumerate(AGE_BANDS):
+        conditions = []
+        if index < len(cuts):
+            conditions.append(born > cuts[index])
+        if index > 0:
+            conditions.append(born <= cuts[index - 1])
+        counts.append(func.count(Patient.id).filter(and_(*conditions)).label(label))
+    return counts
 
 
 def _years_before(day: date, years: int) -> date:
