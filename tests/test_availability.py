@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import event
 
+from meditrack.appointments import rules
+from meditrack.appointments.availability import outside
 from meditrack.extensions import db
 from tests.api_helpers import assert_problem
 from tests.scheduling_helpers import MONDAY, SUNDAY, TUESDAY, at, next_weekday
@@ -603,3 +606,45 @@ def test_a_few_queries_whatever_the_range(client, admin, factory, patient_user, 
     # The caller's sign-in (and BEGIN on SQLite), the doctor or the department and its
     # doctors, their working hours, their appointments and their time off.
     assert one_day <= 9, statements
+
+
+# The overlap walk ---------------------------------------------------------------------
+
+
+def outside_by_comparing_all(grid, busy):
+    """The straightforward version: every slot against every busy interval."""
+    return [
+        (start, end)
+        for start, end in grid
+        if not any(rules.overlaps(start, end, *interval) for interval in busy)
+    ]
+
+
+def random_grid_and_busy(rng: random.Random):
+    base = datetime(2030, 3, 4, 14, tzinfo=UTC)
+
+    def at_minute(n: int) -> datetime:
+        return base + timedelta(minutes=n)
+
+    # A grid as free slots makes it: starts in order, a fixed length that may exceed the
+    # step (slots then overlap each other), and gaps between working periods.
+    step, length = rng.choice([5, 10, 15, 30]), rng.choice([5, 10, 15, 30, 45, 90])
+    grid, start = [], rng.randrange(60)
+    for _ in range(rng.randrange(40)):
+        grid.append((at_minute(start), at_minute(start + length)))
+        start += step + rng.choice([0, 0, 0, 60])
+    # Busy time in any order: overlapping, nested, touching, repeated, outside the grid.
+    busy = []
+    for _ in range(rng.randrange(15)):
+        busy_start = rng.randrange(-60, start + 60)
+        busy.append((at_minute(busy_start), at_minute(busy_start + rng.randrange(1, 120))))
+    if busy and rng.random() < 0.3:
+        busy.append(busy[0])
+    return grid, busy
+
+
+def test_the_overlap_walk_agrees_with_comparing_every_pair():
+    for seed in range(2000):
+        grid, busy = random_grid_and_busy(random.Random(seed))
+
+        assert list(outside(grid, busy)) == outside_by_comparing_all(grid, busy), seed

@@ -8,6 +8,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from meditrack import demo
 from meditrack.appointments import rules
@@ -52,7 +53,8 @@ def assert_schedule_keeps_the_booking_rules(app) -> None:
     """Every rule of booking holds over all the demo appointments, and the mix is right."""
     with app.app_context():
         tz, now, today = timeutil.hospital_tz(), timeutil.now(), timeutil.today()
-        doctors = {d.id: d for d in db.session.scalars(select(Doctor))}
+        with_hours = select(Doctor).options(selectinload(Doctor.working_hours))
+        doctors = {d.id: d for d in db.session.scalars(with_hours)}
         rows = db.session.execute(select(*Appointment.__table__.c)).all()
         events = defaultdict(list)
         for event in db.session.execute(

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from meditrack.appointments import rules
 from meditrack.appointments.models import (
@@ -30,9 +31,10 @@ from meditrack.appointments.rules import (
 from meditrack.appointments.schemas import window
 from meditrack.core import timeutil
 from meditrack.core.errors import FieldError, Forbidden, NotFound
-from meditrack.core.lookup import referenced
+from meditrack.core.lookup import label_of, referenced
 from meditrack.core.pagination import Page, order_by, paginate
 from meditrack.departments.models import Department
+from meditrack.doctors import service as doctors_service
 from meditrack.doctors.models import Doctor
 from meditrack.extensions import db
 from meditrack.patients.models import Patient
@@ -40,9 +42,16 @@ from meditrack.permissions import STAFF, Actor, appointment_scope, require_role
 from meditrack.users.models import Role
 
 SORTS = {"start_time": Appointment.start_time, "created_at": Appointment.created_at}
-LOAD = (
-    joinedload(Appointment.patient),
-    joinedload(Appointment.doctor).lazyload(Doctor.working_hours),
+LOAD = (joinedload(Appointment.patient), joinedload(Appointment.doctor))
+#: A list shows only the patient's and the doctor's references (PatientRefSchema,
+#: DoctorRefSchema): their other columns and their departments are left in the database.
+LIST_LOAD = (
+    joinedload(Appointment.patient, innerjoin=True)
+    .load_only(Patient.id, Patient.first_name, Patient.last_name, Patient.mrn)
+    .options(lazyload(Patient.department)),
+    joinedload(Appointment.doctor, innerjoin=True)
+    .load_only(Doctor.id, Doctor.first_name, Doctor.last_name, Doctor.specialization)
+    .options(lazyload(Doctor.department)),
 )
 MOVES = frozenset({"start_time", "end_time", "duration_minutes", "doctor_id"})
 
@@ -51,7 +60,7 @@ MOVES = frozenset({"start_time", "end_time", "duration_minutes", "doctor_id"})
 
 
 def list_appointments(*, actor: Actor, args: Mapping) -> Page:
-    stmt = select(Appointment).options(*LOAD).where(appointment_scope(actor))
+    stmt = select(Appointment).options(*LIST_LOAD).where(appointment_scope(actor))
     if args.get("include_archived"):
         require_role(actor, Role.ADMIN)
     else:
@@ -108,8 +117,12 @@ def history(*, actor: Actor, appointment_id: int) -> list[AppointmentEvent]:
 
 
 def book(*, actor: Actor, data: Mapping) -> Appointment:
-    patient = _patient_for_booking(actor, data.get("patient_id"))
-    doctor = _doctor_for_booking(actor, data["doctor_id"])
+    patient_id = _patient_id_for_booking(actor, data.get("patient_id"))
+    # Both rows read and locked at once, the doctor's first (see hold_schedules), then
+    # checked in the order the errors have always been reported in.
+    held_doctor = _read_held(Doctor, data["doctor_id"], joinedload(Doctor.working_hours))
+    patient = _found(_read_held(Patient, patient_id), Patient, patient_id, "patient_id")
+    doctor = _bookable(actor, data["doctor_id"], held_doctor)
     start = data["start_time"].astimezone(UTC)
     end = rules.resolve_end(
         start,
@@ -117,7 +130,7 @@ def book(*, actor: Actor, data: Mapping) -> Appointment:
         minutes=data.get("duration_minutes"),
         default_minutes=doctor.slot_minutes,
     )
-    _check_slot(doctor, patient.id, start, end)
+    _check_slot(doctor, patient.id, start, end, held=True)
     appointment = Appointment(
         patient_id=patient.id,
         doctor_id=doctor.id,
@@ -132,6 +145,9 @@ def book(*, actor: Actor, data: Mapping) -> Appointment:
     db.session.add(appointment)
     _flush_or_conflict(appointment)
     _record(appointment, actor)
+    # the relationships are view-only: filled in from the rows at hand, not loaded again
+    set_committed_value(appointment, "patient", patient)
+    set_committed_value(appointment, "doctor", doctor)
     return appointment
 
 
@@ -148,24 +164,26 @@ def update(*, actor: Actor, appointment: Appointment, changes: Mapping) -> Appoi
         raise Forbidden("Patients may not edit the notes.")
     moved = bool(MOVES & changes.keys())
     if moved:
-        _move(actor, appointment, changes)
+        doctor = _move(actor, appointment, changes)
     for name in ("reason", "notes"):
         if name in changes:
             setattr(appointment, name, changes[name])
     _flush_or_conflict(appointment)
     if moved:
-        # the relationship is view-only: reload it, so the answer names a new doctor
-        db.session.expire(appointment, ["doctor"])
+        # the relationship is view-only: set it, so the answer names a new doctor
+        set_committed_value(appointment, "doctor", doctor)
         _record(appointment, actor)
     return appointment
 
 
-def _move(actor: Actor, appointment: Appointment, changes: Mapping) -> None:
+def _move(actor: Actor, appointment: Appointment, changes: Mapping) -> Doctor:
+    """Move the appointment (checked as a booking is); the doctor it is then with."""
     if appointment.status != Status.SCHEDULED:
         raise InvalidTransition(f"A {appointment.status} appointment cannot be moved.")
     doctor = appointment.doctor
     if "doctor_id" in changes and changes["doctor_id"] != appointment.doctor_id:
-        doctor = _doctor_for_booking(actor, changes["doctor_id"])
+        doctor_id = changes["doctor_id"]
+        doctor = _bookable(actor, doctor_id, db.session.get(Doctor, doctor_id))
     start = _utc(changes.get("start_time")) or appointment.start_time
     minutes = changes.get("duration_minutes")
     end = _utc(changes.get("end_time"))
@@ -176,6 +194,7 @@ def _move(actor: Actor, appointment: Appointment, changes: Mapping) -> None:
     appointment.doctor_id = doctor.id
     appointment.department_id = doctor.department_id
     appointment.start_time, appointment.end_time = start, end
+    return doctor
 
 
 def change_status(
@@ -248,7 +267,7 @@ def restore(*, actor: Actor, appointment: Appointment) -> Appointment:
 # Rules that need the database ----------------------------------------------------------
 
 
-def _patient_for_booking(actor: Actor, patient_id: int | None) -> Patient:
+def _patient_id_for_booking(actor: Actor, patient_id: int | None) -> int:
     if actor.role == Role.PATIENT:
         if actor.patient_id is None:
             raise FieldError("patient_id", "Create your patient record first (POST /patients).")
@@ -257,16 +276,23 @@ def _patient_for_booking(actor: Actor, patient_id: int | None) -> Patient:
         patient_id = actor.patient_id
     if patient_id is None:
         raise FieldError("patient_id", "Missing data for required field.")
-    return referenced(Patient, patient_id, "patient_id")
+    return patient_id
 
 
-def _doctor_for_booking(actor: Actor, doctor_id: int) -> Doctor:
+def _bookable(actor: Actor, doctor_id: int, doctor: Doctor | None) -> Doctor:
     if actor.role == Role.DOCTOR and doctor_id != actor.doctor_id:
         raise Forbidden("Doctors book on their own schedule only.")
-    doctor = referenced(Doctor, doctor_id, "doctor_id")
+    doctor = _found(doctor, Doctor, doctor_id, "doctor_id")
     if not doctor.is_active:
         raise FieldError("doctor_id", f"Doctor {doctor_id} is not taking appointments.")
     return doctor
+
+
+def _found(row, model: type, row_id: int, field: str):
+    """As `referenced` answers: a missing or archived row is a 422 naming the field."""
+    if row is None or row.archived_at is not None:
+        raise FieldError(field, f"{label_of(model)} {row_id} does not exist.")
+    return row
 
 
 def _check_slot(
@@ -276,14 +302,16 @@ def _check_slot(
     end: datetime,
     *,
     exclude_id: int | None = None,
+    held: bool = False,
 ) -> None:
+    """`held`: the doctor's and the patient's rows are locked already (_read_held)."""
     rules.check_start(start, timeutil.now())
     tz = timeutil.hospital_tz()
-    if doctor.working_hours and not rules.within_working_hours(
-        doctor.working_hours, start, end, tz
-    ):
+    periods = doctors_service.working_hours(doctor)
+    if periods and not rules.within_working_hours(periods, start, end, tz):
         raise OutsideWorkingHours("The time is outside the doctor's working hours.")
-    hold_schedules(doctor.id, patient_id)  # before reading time off: it takes this lock too
+    if not held:  # held before reading time off: adding time off takes this lock too
+        hold_schedules(doctor.id, patient_id)
     off = db.session.scalar(
         select(TimeOff.id)
         .where(TimeOff.doctor_id == doctor.id, TimeOff.start_time < end, TimeOff.end_time > start)
@@ -319,19 +347,51 @@ def hold_schedule(doctor_id: int) -> None:
 
 
 def _lock(model: type, row_id: int) -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
+    if _postgresql():
         db.session.execute(
             select(model.id).where(model.id == row_id).with_for_update(key_share=True)
         )
+
+
+def _read_held(model: type, row_id: int, *options):
+    """The row by id (or None), read with the lock _lock takes."""
+    stmt = select(model).options(*options).where(model.id == row_id)
+    if _postgresql():
+        stmt = stmt.with_for_update(key_share=True, of=model)
+    return db.session.scalars(stmt).unique().one_or_none()
+
+
+def _postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
 
 
 def active_overlapping(start: datetime, end: datetime) -> Select:
     return select(Appointment).where(
         Appointment.status.in_(ACTIVE_STATUSES),
         Appointment.archived_at.is_(None),
-        Appointment.start_time < end,
-        Appointment.end_time > start,
+        overlapping(start, end),
     )
+
+
+def overlapping(start: datetime, end: datetime) -> ColumnElement[bool]:
+    """An appointment's time overlaps [start, end).
+
+    On PostgreSQL the test is also written as a range overlap, the form the GiST indexes
+    of the no-overlap constraints answer for active appointments: only the overlapping
+    rows are then read, where the comparisons alone read all of a doctor's upcoming ones.
+    """
+    compared = and_(Appointment.start_time < end, Appointment.end_time > start)
+    if not _postgresql():
+        return compared
+    instant = Appointment.start_time.type
+    wanted = _time_range(literal(start, instant), literal(end, instant))
+    booked = _time_range(Appointment.start_time, Appointment.end_time)
+    return and_(compared, booked.op("&&")(wanted))
+
+
+def _time_range(start, end) -> ColumnElement:
+    """tstzrange(start, end, '[)'), written as the constraints' indexes have it."""
+    return func.tstzrange(start, end, literal_column("'[)'"))
 
 
 def conflicts(

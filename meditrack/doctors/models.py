@@ -26,10 +26,13 @@ class Doctor(TimestampMixin, ArchiveMixin, db.Model):
     slot_minutes: Mapped[int] = mapped_column(SmallInteger, default=30)
 
     department: Mapped[Department] = relationship(lazy="joined", innerjoin=True)
+    # Read only where used (doctors/service.py `working_hours`, or an explicit loader
+    # option): most doctor loads never need them (the doctor named in an appointment), and
+    # a lazy load in a loop over doctors would be one query per doctor, so it raises.
     working_hours: Mapped[list[WorkingPeriod]] = relationship(
         back_populates="doctor",
         cascade="all, delete-orphan",
-        lazy="selectin",
+        lazy="raise_on_sql",
         order_by="(WorkingPeriod.weekday, WorkingPeriod.starts_at)",
     )
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import lazyload, load_only, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from meditrack.appointments.models import ACTIVE_STATUSES, Appointment
 from meditrack.core import timeutil
@@ -28,7 +30,7 @@ SEARCHED = (
 
 
 def list_doctors(*, actor: Actor, args: Mapping) -> Page:
-    stmt = select(Doctor)
+    stmt = select(Doctor).options(selectinload(Doctor.working_hours))
     if args.get("include_archived"):
         require_role(actor, Role.ADMIN)
     else:
@@ -44,15 +46,21 @@ def list_doctors(*, actor: Actor, args: Mapping) -> Page:
     return paginate(order_by(stmt, args.get("sort"), SORTS, "last_name", Doctor.id), args)
 
 
-def get_doctor(*, actor: Actor, doctor_id: int, include_archived: bool = False) -> Doctor:
+def get_doctor(
+    *, actor: Actor, doctor_id: int, include_archived: bool = False, with_hours: bool = False
+) -> Doctor:
+    """The doctor; `with_hours` for the responses that show the working hours."""
     if include_archived:
         require_role(actor, Role.ADMIN)
-    return get_or_404(Doctor, doctor_id, include_archived=include_archived)
+    doctor = get_or_404(Doctor, doctor_id, include_archived=include_archived)
+    if with_hours:
+        working_hours(doctor)
+    return doctor
 
 
 def create_doctor(*, actor: Actor, data: Mapping) -> Doctor:
     require_role(actor, Role.ADMIN)
-    doctor = Doctor()
+    doctor = Doctor(working_hours=[])  # set, so the response needs no query for them
     _apply(doctor, data)
     db.session.add(doctor)
     db.session.flush()
@@ -138,10 +146,14 @@ def _ensure_free(condition, own_id: int | None, message: str) -> None:
 
 
 def doctors_of_department(department_id: int) -> list[Doctor]:
-    """The department's doctors who can take appointments."""
+    """The department's doctors who can take appointments (what free slots read of them)."""
     return list(
         db.session.scalars(
             select(Doctor)
+            .options(
+                load_only(Doctor.is_active, Doctor.archived_at, Doctor.slot_minutes),
+                lazyload(Doctor.department),
+            )
             .where(
                 Doctor.department_id == department_id,
                 Doctor.archived_at.is_(None),
@@ -150,3 +162,15 @@ def doctors_of_department(department_id: int) -> list[Doctor]:
             .order_by(Doctor.id)
         )
     )
+
+
+def working_hours(doctor: Doctor) -> list[WorkingPeriod]:
+    """The doctor's working hours, read now unless they were loaded with the doctor."""
+    if "working_hours" in inspect(doctor).unloaded:
+        periods = db.session.scalars(
+            select(WorkingPeriod)
+            .where(WorkingPeriod.doctor_id == doctor.id)
+            .order_by(WorkingPeriod.weekday, WorkingPeriod.starts_at)
+        ).all()
+        set_committed_value(doctor, "working_hours", list(periods))
+    return doctor.working_hours

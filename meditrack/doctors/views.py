@@ -39,7 +39,7 @@ def create_doctor(data):
 @blp.response(200, DoctorSchema)
 def get_doctor(args, doctor_id):
     """Show one doctor."""
-    return service.get_doctor(actor=current_actor(), doctor_id=doctor_id, **args)
+    return service.get_doctor(actor=current_actor(), doctor_id=doctor_id, with_hours=True, **args)
 
 
 @blp.route("/<int:doctor_id>", methods=["PUT", "PATCH"])
@@ -47,7 +47,7 @@ def get_doctor(args, doctor_id):
 @blp.response(200, DoctorSchema)
 def update_doctor(changes, doctor_id):
     """Update a doctor (only the fields sent change; working_hours is replaced whole)."""
-    doctor = service.get_doctor(actor=current_actor(), doctor_id=doctor_id)
+    doctor = service.get_doctor(actor=current_actor(), doctor_id=doctor_id, with_hours=True)
     require_match(DoctorSchema().dump(doctor))
     return service.update_doctor(actor=current_actor(), doctor=doctor, changes=changes)
 
@@ -56,7 +56,7 @@ def update_doctor(changes, doctor_id):
 @blp.response(204)
 def archive_doctor(doctor_id):
     """Archive a doctor."""
-    doctor = service.get_doctor(actor=current_actor(), doctor_id=doctor_id)
+    doctor = service.get_doctor(actor=current_actor(), doctor_id=doctor_id, with_hours=True)
     require_match(DoctorSchema().dump(doctor))
     service.archive_doctor(actor=current_actor(), doctor=doctor)
 
@@ -66,5 +66,7 @@ def archive_doctor(doctor_id):
 def restore_doctor(doctor_id):
     """Bring an archived doctor back (admin)."""
     actor = current_actor()
-    doctor = service.get_doctor(actor=actor, doctor_id=doctor_id, include_archived=True)
+    doctor = service.get_doctor(
+        actor=actor, doctor_id=doctor_id, include_archived=True, with_hours=True
+    )
     return service.restore_doctor(actor=actor, doctor=doctor)
