@@ -10,10 +10,13 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from sqlalchemy import bindparam, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from werkzeug.serving import make_server
 
@@ -128,6 +131,65 @@ def day_at(days: int, hour: int) -> datetime:
 def staff(admin, receptionist):
     """Admin and receptionist headers, taken in turns by the clients."""
     return [admin.headers, receptionist.headers]
+
+
+@pytest.mark.postgres_only
+def test_a_deadlock_is_a_503_to_send_again_and_writes_nothing(
+    app, live_server, factory, receptionist, database_url
+):
+    """Another client locks the patient, the booking locks the doctor and waits for the
+    patient, the other client then asks for the doctor: a real deadlock, which
+    PostgreSQL breaks by undoing the booking's transaction."""
+    doctor, patient = factory.doctor()["id"], factory.patient()["id"]
+    url = make_url(database_url).set(drivername="postgresql")
+    other = psycopg.connect(url.render_as_string(hide_password=False))
+    answer: dict = {}
+
+    def book() -> None:
+        connection = http.client.HTTPConnection(*live_server, timeout=TIMEOUT)
+        body = {"doctor_id": doctor, "patient_id": patient}
+        body |= {"start_time": day_at(2, 10).isoformat(), "duration_minutes": 30}
+        headers = {**receptionist.headers, "Content-Type": "application/json"}
+        connection.request("POST", "/appointments", json.dumps(body), headers)
+        response = connection.getresponse()
+        answer.update(status=response.status, headers=dict(response.getheaders()))
+        answer["body"] = json.loads(response.read())
+        connection.close()
+
+    try:
+        # The other client waits longer before looking for deadlocks, so PostgreSQL
+        # finds this one from the booking's side.
+        other.execute("SET deadlock_timeout = '20s'")
+        other.execute("SELECT id FROM patients WHERE id = %s FOR UPDATE", (patient,))
+        thread = threading.Thread(target=book)
+        thread.start()
+        _wait_for_a_lock_wait(other)
+        other.execute("SELECT id FROM doctors WHERE id = %s FOR UPDATE", (doctor,))
+        thread.join(TIMEOUT)
+    finally:
+        other.rollback()
+        other.close()
+    assert answer["status"] == 503, answer
+    assert answer["headers"]["Content-Type"] == PROBLEM_JSON
+    assert answer["headers"]["Retry-After"] == "1"
+    assert answer["body"]["code"] == "service_unavailable"
+    assert "send it again" in answer["body"]["detail"]
+    assert count_rows(app, "appointments") == 0
+    assert count_rows(app, "appointment_events") == 0
+
+
+def _wait_for_a_lock_wait(connection, seconds: float = TIMEOUT) -> None:
+    """Until some other backend of this database waits for a row lock."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        waiting = connection.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+        if waiting:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the booking never waited for the patient's lock")
 
 
 # Concurrent requests over HTTP ---------------------------------------------------------

@@ -188,8 +188,18 @@ def integrity_problem(error: IntegrityError):
     return problem(409, "conflict", "The change conflicts with the stored data.")
 
 
+#: SQLSTATEs of a transaction undone because it collided with a concurrent one (a deadlock,
+#: a serialization failure, a lock it may not wait for): nothing was written, and the
+#: same request sent again will most likely go through.
+COLLISIONS = {"40P01", "40001", "55P03"}
+
+
 def database_unavailable(
-    error: SQLAlchemyError, detail: str = "The database is unavailable; try again.", **extra
+    error: SQLAlchemyError,
+    detail: str = "The database is unavailable; try again.",
+    *,
+    retry_after: int = RETRY_AFTER_SECONDS,
+    **extra,
 ):
     """The database cannot be reached: a 503 the client may retry. The cause is logged
     here and never shown; the driver's first line names it without the statement or its
@@ -208,7 +218,7 @@ def database_unavailable(
         503,
         "service_unavailable",
         detail,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        headers={"Retry-After": str(retry_after)},
         **extra,
     )
 
@@ -229,6 +239,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _database_down(error: OperationalError):
+        if getattr(error.orig, "sqlstate", None) in COLLISIONS:
+            detail = "The request collided with a concurrent change and was undone; send it again."
+            return database_unavailable(error, detail, retry_after=1)
         return database_unavailable(error)
 
     @app.errorhandler(PoolTimeout)
