@@ -15,7 +15,7 @@ from sqlalchemy import select, union_all
 
 from meditrack.appointments import rules
 from meditrack.appointments.models import ACTIVE_STATUSES, Appointment, TimeOff
-from meditrack.appointments.service import overlapping
+from meditrack.appointments.overlaps import overlapping
 from meditrack.core import timeutil
 from meditrack.doctors.models import Doctor, WorkingPeriod
 from meditrack.extensions import db

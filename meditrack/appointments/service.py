@@ -2,7 +2,8 @@
 
 The no-overlap rule is checked here for a clear answer, and enforced by the database for
 certainty: exclusion constraints on PostgreSQL, triggers on SQLite, whose write requests
-also hold the write lock from their first statement (meditrack/core/sqlite.py).
+also hold the write lock from their first statement (meditrack/core/sqlite.py). The
+schedule locks and the overlap tests are in overlaps.py.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, literal_column, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -22,6 +23,12 @@ from meditrack.appointments.models import (
     AppointmentEvent,
     Status,
     TimeOff,
+)
+from meditrack.appointments.overlaps import (
+    conflicts,
+    hold_schedules,
+    is_overlap_violation,
+    read_held,
 )
 from meditrack.appointments.rules import (
     AppointmentConflict,
@@ -120,8 +127,8 @@ def book(*, actor: Actor, data: Mapping) -> Appointment:
     patient_id = _patient_id_for_booking(actor, data.get("patient_id"))
     # Both rows read and locked at once, the doctor's first (see hold_schedules), then
     # checked in the order the errors have always been reported in.
-    held_doctor = _read_held(Doctor, data["doctor_id"], joinedload(Doctor.working_hours))
-    patient = _found(_read_held(Patient, patient_id), Patient, patient_id, "patient_id")
+    held_doctor = read_held(Doctor, data["doctor_id"], joinedload(Doctor.working_hours))
+    patient = _found(read_held(Patient, patient_id), Patient, patient_id, "patient_id")
     doctor = _bookable(actor, data["doctor_id"], held_doctor)
     start = data["start_time"].astimezone(UTC)
     end = rules.resolve_end(
@@ -304,7 +311,7 @@ def _check_slot(
     exclude_id: int | None = None,
     held: bool = False,
 ) -> None:
-    """`held`: the doctor's and the patient's rows are locked already (_read_held)."""
+    """`held`: the doctor's and the patient's rows are locked already (read_held)."""
     rules.check_start(start, timeutil.now())
     tz = timeutil.hospital_tz()
     periods = doctors_service.working_hours(doctor)
@@ -324,101 +331,6 @@ def _check_slot(
         raise AppointmentConflict(
             "The doctor or the patient is already booked then.", conflicts=clashes
         )
-
-
-def hold_schedules(doctor_id: int, patient_id: int) -> None:
-    """Queue behind any other write to this doctor's or this patient's schedule until it
-    commits, so that the overlap check that follows sees it.
-
-    On PostgreSQL the doctor's and the patient's rows are locked (FOR NO KEY UPDATE, which
-    leaves foreign-key checks alone), always the doctor first, so that no two bookings
-    ever wait on each other in a cycle. Without it, concurrent overlapping inserts each
-    wait inside the exclusion constraints for the other to finish, and PostgreSQL breaks
-    the cycle by failing one with a deadlock error instead of an appointment_conflict.
-    SQLite needs nothing here: its write requests already hold the database's write lock.
-    """
-    _lock(Doctor, doctor_id)
-    _lock(Patient, patient_id)
-
-
-def hold_schedule(doctor_id: int) -> None:
-    """The same for a change to one doctor's schedule alone (time off)."""
-    _lock(Doctor, doctor_id)
-
-
-def _lock(model: type, row_id: int) -> None:
-    if _postgresql():
-        db.session.execute(
-            select(model.id).where(model.id == row_id).with_for_update(key_share=True)
-        )
-
-
-def _read_held(model: type, row_id: int, *options):
-    """The row by id (or None), read with the lock _lock takes."""
-    stmt = select(model).options(*options).where(model.id == row_id)
-    if _postgresql():
-        stmt = stmt.with_for_update(key_share=True, of=model)
-    return db.session.scalars(stmt).unique().one_or_none()
-
-
-def _postgresql() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
-def active_overlapping(start: datetime, end: datetime) -> Select:
-    return select(Appointment).where(
-        Appointment.status.in_(ACTIVE_STATUSES),
-        Appointment.archived_at.is_(None),
-        overlapping(start, end),
-    )
-
-
-def overlapping(start: datetime, end: datetime) -> ColumnElement[bool]:
-    """An appointment's time overlaps [start, end).
-
-    On PostgreSQL the test is also written as a range overlap, the form the GiST indexes
-    of the no-overlap constraints answer for active appointments: only the overlapping
-    rows are then read, where the comparisons alone read all of a doctor's upcoming ones.
-    """
-    compared = and_(Appointment.start_time < end, Appointment.end_time > start)
-    if not _postgresql():
-        return compared
-    instant = Appointment.start_time.type
-    wanted = _time_range(literal(start, instant), literal(end, instant))
-    booked = _time_range(Appointment.start_time, Appointment.end_time)
-    return and_(compared, booked.op("&&")(wanted))
-
-
-def _time_range(start, end) -> ColumnElement:
-    """tstzrange(start, end, '[)'), written as the constraints' indexes have it."""
-    return func.tstzrange(start, end, literal_column("'[)'"))
-
-
-def conflicts(
-    doctor_id: int,
-    patient_id: int,
-    start: datetime,
-    end: datetime,
-    *,
-    exclude_id: int | None = None,
-) -> list[dict]:
-    """The clashing time ranges: never whose they are."""
-    stmt = (
-        active_overlapping(start, end)
-        .where(or_(Appointment.doctor_id == doctor_id, Appointment.patient_id == patient_id))
-        .order_by(Appointment.start_time)
-    )
-    if exclude_id is not None:
-        stmt = stmt.where(Appointment.id != exclude_id)
-    return [time_range(row) for row in db.session.scalars(stmt)]
-
-
-def time_range(row) -> dict:
-    tz = timeutil.hospital_tz()
-    return {
-        "start_time": row.start_time.astimezone(tz).isoformat(),
-        "end_time": row.end_time.astimezone(tz).isoformat(),
-    }
 
 
 def _flush_or_conflict(appointment: Appointment) -> None:
@@ -445,11 +357,6 @@ def _flush_or_conflict(appointment: Appointment) -> None:
         raise AppointmentConflict(
             "The doctor or the patient is already booked then.", conflicts=clashes
         ) from exc
-
-
-def is_overlap_violation(exc: IntegrityError) -> bool:
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    return sqlstate == "23P01" or "appointment_conflict" in str(exc.orig)
 
 
 def _record(appointment: Appointment, actor: Actor, *, reason: str | None = None) -> None:

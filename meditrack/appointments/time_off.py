@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from meditrack.appointments import rules
 from meditrack.appointments.models import Appointment, TimeOff
+from meditrack.appointments.overlaps import active_overlapping, hold_schedule, time_range
 from meditrack.appointments.rules import AppointmentConflict
-from meditrack.appointments.service import active_overlapping, hold_schedule, time_range
 from meditrack.core import timeutil
 from meditrack.core.errors import Forbidden, NotFound
 from meditrack.core.pagination import Page, order_by, paginate
