@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 
 from meditrack.appointments.models import Appointment
 from meditrack.core import timeutil
@@ -144,6 +144,39 @@ def test_every_write_keeps_the_tallies_exact(app, client, admin, factory):
         db.session.commit()
     assert_exact(app)
     assert stored_tallies(app)  # not trivially empty
+
+
+def test_fractions_of_a_second_near_the_next_one_are_exact(app, factory):
+    """SQLite's strftime('%s') rounds a timestamp to the millisecond: .999700 s would
+    count as the next second, then its fraction again. The tallies read the whole seconds
+    without the fraction."""
+    doctor, patient = factory.doctor()["id"], factory.patient()["id"]
+    start = (datetime.now(UTC) + timedelta(days=12)).replace(microsecond=999700)
+    booked_id = factory.appointment(patient_id=patient, doctor_id=doctor, start=start)
+    with app.app_context():
+        db.session.execute(
+            update(Appointment)
+            .where(Appointment.id == booked_id)
+            .values(
+                created_at=start - timedelta(days=2, microseconds=400),
+                end_time=start + timedelta(minutes=30, microseconds=300),
+            )
+        )
+        db.session.commit()
+    assert_exact(app)
+    (figures,) = stored_tallies(app).values()
+    assert figures == (1, 30 * 60 * 10**6 + 300, 2 * 86400 * 10**6 + 400)
+
+
+@pytest.mark.postgres_only
+def test_truncating_appointments_empties_the_tallies(app, factory):
+    doctor, patient = factory.doctor()["id"], factory.patient()["id"]
+    factory.appointment(patient_id=patient, doctor_id=doctor)
+    assert stored_tallies(app)
+    with app.app_context():
+        db.session.execute(text("TRUNCATE appointments CASCADE"))
+        db.session.commit()
+    assert stored_tallies(app) == {} == counted_tallies(app)
 
 
 # Reports read from the tallies ------------------------------------------------------------

@@ -118,10 +118,11 @@ def _micros_sqlite(element, compiler, **kw):
 
 
 def _epoch_micros_sqlite(column: str) -> str:
-    # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC); the fraction may be absent.
+    # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC); the fraction may be shorter or
+    # absent. The whole seconds are read without it: strftime('%s') would round it away.
     return (
-        f"(CAST(strftime('%s', {column}) AS INTEGER) * 1000000 "
-        f"+ CAST(substr({column} || '.000000', 21, 6) AS INTEGER))"
+        f"(CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER) * 1000000 "
+        f"+ CAST(substr(substr({column}, 21) || '000000', 1, 6) AS INTEGER))"
     )
 
 

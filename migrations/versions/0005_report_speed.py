@@ -36,10 +36,11 @@ def _micros_pg(start, end):
 
 
 def _epoch_micros_sqlite(column):
-    # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC); the fraction may be absent.
+    # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC); the fraction may be shorter or
+    # absent. The whole seconds are read without it: strftime('%s') would round it away.
     return (
-        f"(CAST(strftime('%s', {column}) AS INTEGER) * 1000000 "
-        f"+ CAST(substr({column} || '.000000', 21, 6) AS INTEGER))"
+        f"(CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER) * 1000000 "
+        f"+ CAST(substr(substr({column}, 21) || '000000', 1, 6) AS INTEGER))"
     )
 
 
@@ -98,6 +99,19 @@ def _triggers_postgres():
         f"CREATE TRIGGER appointment_tallies_apply AFTER INSERT OR DELETE OR UPDATE OF {COUNTED} "
         "ON appointments FOR EACH ROW EXECUTE FUNCTION appointment_tallies_apply()"
     )
+    # Row triggers do not see TRUNCATE (nor the TRUNCATE ... CASCADE of a patient table).
+    op.execute("""
+        CREATE FUNCTION appointment_tallies_truncate() RETURNS trigger AS $$
+        BEGIN
+            DELETE FROM appointment_tallies;
+            RETURN NULL;
+        END
+        $$ LANGUAGE plpgsql
+    """)
+    op.execute(
+        "CREATE TRIGGER appointment_tallies_truncate AFTER TRUNCATE ON appointments "
+        "FOR EACH STATEMENT EXECUTE FUNCTION appointment_tallies_truncate()"
+    )
 
 
 def _triggers_sqlite():
@@ -153,6 +167,8 @@ def upgrade():
 
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER appointment_tallies_truncate ON appointments")
+        op.execute("DROP FUNCTION appointment_tallies_truncate()")
         op.execute("DROP TRIGGER appointment_tallies_apply ON appointments")
         op.execute("DROP FUNCTION appointment_tallies_apply()")
     else:
