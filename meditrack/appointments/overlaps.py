@@ -40,6 +40,11 @@ def hold_schedule(doctor_id: int) -> None:
     _lock(Doctor, doctor_id)
 
 
+def hold_patient_schedule(patient_id: int) -> None:
+    """The same for a change to one patient's schedule alone (their archiving)."""
+    _lock(Patient, patient_id)
+
+
 def _lock(model: type, row_id: int) -> None:
     if is_postgresql():
         db.session.execute(

@@ -26,6 +26,7 @@ from meditrack.appointments.models import (
 )
 from meditrack.appointments.overlaps import (
     conflicts,
+    hold_patient_schedule,
     hold_schedules,
     is_overlap_violation,
     read_held,
@@ -227,7 +228,14 @@ def change_status(
 
 
 def cancel_upcoming_for_patient(*, actor: Actor, patient_id: int, reason: str) -> int:
-    """Cancel a patient's future active appointments (their record is being archived)."""
+    """Cancel a patient's future active appointments (their record is being archived).
+
+    The locks come in the order every writer takes them, so that no two transactions wait
+    on each other in a cycle: the patient's row first (as a booking takes it, after its
+    doctor), then the tallies of migration 0005, which each cancellation changes, in the
+    order of their keys (UTC hour, department, status): one cancellation at a time, in
+    that order."""
+    hold_patient_schedule(patient_id)
     upcoming = db.session.scalars(
         select(Appointment).where(
             Appointment.patient_id == patient_id,
@@ -236,12 +244,17 @@ def cancel_upcoming_for_patient(*, actor: Actor, patient_id: int, reason: str) -
             Appointment.start_time > timeutil.now(),
         )
     ).all()
-    for appointment in upcoming:
+    for appointment in sorted(upcoming, key=_tally_key):
         appointment.status = Status.CANCELLED.value
         appointment.cancellation_reason = reason
         _record(appointment, actor, reason=reason)
-    db.session.flush()
+        db.session.flush()
     return len(upcoming)
+
+
+def _tally_key(appointment: Appointment) -> tuple:
+    hour = appointment.start_time.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return hour, appointment.department_id, appointment.status
 
 
 # Archiving ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ class AppointmentTally(db.Model):
     Written only by triggers on `appointments` (migration 0005), in the transaction of
     the change, so it is always exact: every insert, update and delete of an appointment
     takes its old row out and puts its new one in. Archived appointments count nowhere.
-    Durations are kept in microseconds, so that sums are exact."""
+    Durations are kept in microseconds, whole numbers, so that PostgreSQL's sums are exact."""
 
     __tablename__ = "appointment_tallies"
 

@@ -4,7 +4,7 @@ The hospital-wide reports sum `appointment_tallies` instead of reading millions 
 appointments. Triggers on `appointments` keep it exact in the transaction of each change,
 on PostgreSQL and on SQLite alike: an insert adds the row, a delete takes it out, an
 update takes the old row out and adds the new one. Archived appointments count nowhere.
-Durations are in microseconds, so that sums are exact.
+Durations are in microseconds, whole numbers, so that PostgreSQL's sums are exact.
 
 Revision ID: 0005
 Revises: 0004
