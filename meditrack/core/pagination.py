@@ -88,6 +88,52 @@ def paginate(
     return Page(items=items, total=total, headers=link_headers(page, per_page, total))
 
 
+def paginate_matches(
+    model: type,
+    conditions: Sequence,
+    args: Mapping,
+    sorts: Mapping[str, ColumnElement],
+    default: str,
+) -> Page:
+    """A page of the rows of `model` that `conditions` match, and how many they match,
+    from one pass over the matches.
+
+    For a search whose index only proposes candidates (a trigram index), so that every
+    match is read from the table to confirm it, and a common word matches thousands of
+    rows: the matches are taken first with their sort key (MATERIALIZED: left to itself,
+    PostgreSQL may instead walk a whole sort index testing each row); the page's ids and
+    the count come from them together; then only the page's rows are read."""
+    column = sorts[(args.get("sort") or default).removeprefix("-")]
+    matches = (
+        select(model.id.label("id"), column.label("sort_key"))
+        .where(*conditions)
+        .cte("matches")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    page, per_page = args["page"], args["per_page"]
+    ranked = order_by(
+        select(matches.c.id, func.count().over().label("total")),
+        args.get("sort"),
+        dict.fromkeys(sorts, matches.c.sort_key),
+        default,
+        matches.c.id,
+    )
+    rows = db.session.execute(ranked.limit(per_page).offset((page - 1) * per_page)).all()
+    if rows:
+        total = rows[0].total
+        found = {
+            item.id: item
+            for item in db.session.scalars(
+                select(model).where(model.id.in_([row.id for row in rows]))
+            )
+        }
+        items = [found[row.id] for row in rows]
+    else:  # past the last page: nothing to show, and the count alone
+        total = db.session.scalar(select(func.count()).select_from(matches))
+        items = []
+    return Page(items=items, total=total, headers=link_headers(page, per_page, total))
+
+
 def words(q: str | None) -> list[str]:
     return (q or "").split()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from meditrack.appointments import service as appointments_service
@@ -14,9 +14,9 @@ from meditrack.core.errors import Duplicate, FieldError, Forbidden, NotFound
 from meditrack.core.lookup import referenced
 from meditrack.core.pagination import (
     Page,
-    link_headers,
     order_by,
     paginate,
+    paginate_matches,
     search_in,
     words,
 )
@@ -49,60 +49,23 @@ def list_patients(*, actor: Actor, args: Mapping) -> Page:
     conditions = [patient_scope(actor)]
     if not include_archived:
         conditions.append(Patient.archived_at.is_(None))
-    filtered = False
+    unfiltered = len(conditions)  # every filter below adds a condition
     if args.get("department_id") is not None:
         referenced(Department, args["department_id"], "department_id")
         conditions.append(Patient.department_id == args["department_id"])
-        filtered = True
     if args.get("date_of_birth"):
         conditions.append(Patient.date_of_birth == args["date_of_birth"])
-        filtered = True
     if args.get("gender"):
         conditions.append(Patient.gender == args["gender"])
-        filtered = True
+    conditions += search_in(args.get("q"), search_text())
+    sort = (SORTS, "last_name")
     if words(args.get("q")):
-        return _search([*conditions, *search_in(args["q"], search_text())], args)
+        return paginate_matches(Patient, conditions, args, *sort)
     total = None
-    if actor.is_staff and not filtered:
+    if actor.is_staff and len(conditions) == unfiltered:
         total = _kept_total(include_archived)
-    stmt = select(Patient).where(*conditions)
-    ordered = order_by(stmt, args.get("sort"), SORTS, "last_name", Patient.id)
+    ordered = order_by(select(Patient).where(*conditions), args.get("sort"), *sort, Patient.id)
     return paginate(ordered, args, total=total, key=Patient.id)
-
-
-def _search(conditions: list, args: Mapping) -> Page:
-    """A page of the patients `q` finds, and how many it finds, from one pass over them.
-
-    A common surname matches thousands of patients, each read once to confirm the match
-    (a trigram index only proposes candidates). The matches are taken first, with their
-    sort key (MATERIALIZED: left to itself, PostgreSQL may walk the whole sort index
-    testing each row instead); the page's ids and the count come from them together,
-    then only the page's rows are read."""
-    column = SORTS[(args.get("sort") or "last_name").removeprefix("-")]
-    matches = (
-        select(Patient.id, column.label("sort_key"))
-        .where(*conditions)
-        .cte("matches")
-        .prefix_with("MATERIALIZED", dialect="postgresql")
-    )
-    page, per_page = args["page"], args["per_page"]
-    ranked = order_by(
-        select(matches.c.id, func.count().over().label("total")),
-        args.get("sort"),
-        dict.fromkeys(SORTS, matches.c.sort_key),
-        "last_name",
-        matches.c.id,
-    )
-    rows = db.session.execute(ranked.limit(per_page).offset((page - 1) * per_page)).all()
-    if rows:
-        total = rows[0].total
-        found = db.session.scalars(select(Patient).where(Patient.id.in_([r.id for r in rows])))
-        by_id = {patient.id: patient for patient in found}
-        items = [by_id[row.id] for row in rows]
-    else:  # past the last page: nothing to show, and the count alone
-        total = db.session.scalar(select(func.count()).select_from(matches))
-        items = []
-    return Page(items=items, total=total, headers=link_headers(page, per_page, total))
 
 
 def _kept_total(include_archived: bool) -> int | None:
