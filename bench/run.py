@@ -195,9 +195,9 @@ def _run_size(
             )
         by_name = {row.scenario: row for row in rows}
         if by_name["floor_patient_get"].rps:
-            for name in ("patient_get", "flask_floor_patient_get"):
-                by_name[name].floor_ratio = round(
-                    by_name[name].rps / by_name["floor_patient_get"].rps, 3
+            for scenario in ("patient_get", "flask_floor_patient_get"):
+                by_name[scenario].floor_ratio = round(
+                    by_name[scenario].rps / by_name["floor_patient_get"].rps, 3
                 )
     return {
         "patients": size,
