@@ -20,7 +20,7 @@ from meditrack.core import timeutil
 from meditrack.doctors.models import Doctor, WorkingPeriod
 from meditrack.extensions import db
 
-Interval = tuple[datetime, datetime]
+Interval = timeutil.Span
 
 
 def free_slots(
@@ -62,25 +62,13 @@ def outside(grid: list[Interval], busy: Iterable[Interval]) -> Iterator[Interval
     The busy intervals are merged and sorted, then walked once alongside the sorted grid:
     an interval that ends before a slot starts ends before every later slot starts too.
     """
-    merged = _merged(busy)
+    merged = timeutil.merge_spans(busy)
     index = 0
     for start, end in sorted(grid):
         while index < len(merged) and merged[index][1] <= start:
             index += 1
         if index == len(merged) or end <= merged[index][0]:
             yield start, end
-
-
-def _merged(intervals: Iterable[Interval]) -> list[Interval]:
-    """Overlapping or touching intervals joined: sorted and disjoint."""
-    merged: list[Interval] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            if end > merged[-1][1]:
-                merged[-1] = (merged[-1][0], end)
-        else:
-            merged.append((start, end))
-    return merged
 
 
 def _working_hours(doctor_ids: list[int]) -> dict[int, list[tuple]]:

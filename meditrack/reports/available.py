@@ -22,7 +22,7 @@ from meditrack.core import timeutil
 from meditrack.doctors.models import Doctor
 from meditrack.extensions import db
 
-Span = tuple[datetime, datetime]
+Span = timeutil.Span
 
 
 def available_minutes(doctors: list[Doctor], first: date, last: date) -> dict[int, int]:
@@ -62,18 +62,7 @@ def _time_off(doctor_ids: list[int], start: datetime, end: datetime) -> dict[int
         )
         for doctor_id, spell_start, spell_end in rows:
             spells[doctor_id].append((spell_start, spell_end))
-    return {doctor_id: merged(found) for doctor_id, found in spells.items()}
-
-
-def merged(spans: list[Span]) -> list[Span]:
-    """Overlapping or touching spans joined, so that no minute is counted twice."""
-    joined: list[Span] = []
-    for start, end in sorted(spans):
-        if joined and start <= joined[-1][1]:
-            joined[-1] = (joined[-1][0], max(joined[-1][1], end))
-        else:
-            joined.append((start, end))
-    return joined
+    return {doctor_id: timeutil.merge_spans(found) for doctor_id, found in spells.items()}
 
 
 def _weekday_counts(first: date, last: date) -> list[int]:
