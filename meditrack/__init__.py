@@ -8,7 +8,10 @@ from pathlib import Path
 from flask import Flask
 
 from meditrack import config as settings
-from meditrack.core import sqlite  # noqa: F401  (registers the SQLite connection hooks)
+from meditrack.core import (
+    sqlite,  # noqa: F401  (registers the SQLite connection hooks)
+    transaction,
+)
 from meditrack.core.db import render_item
 from meditrack.core.http import IdConverter
 from meditrack.extensions import api, db, jwt, limiter, ma, migrate
@@ -19,30 +22,30 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 class MediTrack(Flask):
-    def dispatch_request(self):
-        """One transaction per request: a view that returns commits, one that raises does not
-        (the audit events of its refusal are then written on their own)."""
-        from meditrack.audit import service as audit
+    """Flask, with the request's transaction owned by its boundary (core/transaction.py):
+    a view that returns commits, and whatever raises, in a before-request hook (a refused
+    token) or in the view, is rolled back before its failure work runs."""
 
+    def preprocess_request(self):
+        try:
+            return super().preprocess_request()
+        except Exception as error:
+            return self._failed(error)
+
+    def dispatch_request(self):
         try:
             response = super().dispatch_request()
-            db.session.commit()
-        except Exception:
-            self._roll_back()
-            audit.write_after_failure()
-            raise
+            transaction.commit()
+        except Exception as error:
+            return self._failed(error)
         return response
 
-    def _roll_back(self) -> None:
-        """Roll back a failed request. When the database went away meanwhile the rollback
-        fails too (the server has dropped the transaction already); that is logged, and
-        the request's own error stays the one answered: a bug must not pass for an outage."""
-        from sqlalchemy.exc import SQLAlchemyError
-
-        try:
-            db.session.rollback()
-        except SQLAlchemyError as exc:
-            self.logger.warning("rollback of a failed request failed: %s", type(exc).__name__)
+    @staticmethod
+    def _failed(error: Exception):
+        replacement = transaction.fail(error)
+        if replacement is None:
+            raise error
+        return replacement
 
 
 def create_app(test_config: dict | None = None) -> Flask:

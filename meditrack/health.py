@@ -45,8 +45,9 @@ class HealthSchema(Schema):
 def health():
     """Report whether the API and its database answer."""
     try:
-        db.session.execute(text("SELECT 1"))
+        # A connection of its own: the request's session and its transaction stay untouched.
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
-        db.session.rollback()
         return database_unavailable(exc, "The database is unavailable.", database="unavailable")
     return jsonify(status="ok", database="ok")

@@ -860,6 +860,22 @@ def test_the_database_refuses_to_change_or_remove_events(app, statement):
     assert stored_events(app) == before
 
 
+@pytest.mark.postgres_only
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "TRUNCATE audit_events",
+        "TRUNCATE audit_events RESTART IDENTITY",
+        "TRUNCATE patients, audit_events CASCADE",
+    ],
+)
+def test_postgresql_refuses_to_truncate_events(app, statement):
+    before = _two_events(app)
+    with app.app_context(), pytest.raises(DBAPIError, match=REFUSAL), db.engine.begin() as conn:
+        conn.execute(text(statement))
+    assert stored_events(app) == before
+
+
 @pytest.mark.parametrize("change", ["update", "delete"])
 def test_the_orm_cannot_change_or_remove_events_either(app, change):
     before = _two_events(app)

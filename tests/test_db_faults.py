@@ -38,6 +38,7 @@ from tests.conftest import (
     _database_name,
     _drop_postgres_database,
     count_rows,
+    empty_tables,
 )
 from tests.scheduling_helpers import future
 from tests.tcp_proxy import TcpProxy
@@ -136,9 +137,8 @@ def world(served, direct, proxy) -> Iterator[World]:
     proxy.restore()
     with direct.app_context():
         db.session.remove()
-        tables = ", ".join(table.name for table in reversed(db.metadata.sorted_tables))
         with db.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            empty_tables(conn)
 
 
 def make_login(app: Flask, role: str, email: str | None = None) -> dict[str, str]:

@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from meditrack.extensions import db
 from tests.api_helpers import assert_problem
+from tests.audit_helpers import last_event_id, stored_events
 from tests.conftest import count_rows
 from tests.scheduling_helpers import MONDAY, at, book, future, next_weekday, set_working_hours
 
@@ -268,3 +269,61 @@ def test_the_collection_with_a_trailing_slash_is_the_same_request(client, app, a
 
     same_answer(first, replay)
     assert count_rows(app, "appointments") == 1
+
+
+# --- the audit trail of keyed requests and their replays ------------------------------
+
+
+def events_of(app, after: int) -> list[tuple]:
+    return [
+        (e["action"], e["resource_type"], e["resource_id"], e["patient_id"], e["outcome"])
+        for e in stored_events(app, after)
+    ]
+
+
+@pytest.mark.parametrize("keyed", [True, False], ids=["with-key", "without-key"])
+def test_a_refused_booking_is_a_denied_event_with_or_without_a_key(
+    client, app, patient_account, body, keyed
+):
+    account, _ = patient_account  # booking for another patient
+    before = last_event_id(app)
+    response = post(client, account, body) if keyed else book(client, account, **body)
+
+    assert_problem(response, 403, "forbidden")
+    assert events_of(app, before) == [("create", "appointment", None, None, "denied")]
+    assert count_rows(app, "appointments") == 0
+
+
+def test_a_replayed_refusal_is_denied_again(client, app, patient_account, body):
+    account, _ = patient_account
+    post(client, account, body)
+    before = last_event_id(app)
+
+    replay = post(client, account, body)
+
+    assert_problem(replay, 403, "forbidden")
+    assert events_of(app, before) == [("create", "appointment", None, None, "denied")]
+
+
+def test_a_replayed_booking_is_a_read_of_what_it_shows(client, app, receptionist, body):
+    first = post(client, receptionist, body)
+    appointment_id = first.get_json()["id"]
+    before = last_event_id(app)
+
+    replay = post(client, receptionist, body)
+
+    assert replay.get_json()["patient"]["mrn"] == first.get_json()["patient"]["mrn"]
+    assert events_of(app, before) == [
+        ("read", "appointment", appointment_id, body["patient_id"], "success")
+    ]
+    assert stored_events(app, before)[0]["actor_id"] == receptionist.id
+
+
+def test_a_replayed_validation_error_shows_nothing_and_records_nothing(
+    client, app, receptionist, body
+):
+    bad = {**body, "duration_minutes": 1}
+    assert post(client, receptionist, bad).status_code == 422
+    before = last_event_id(app)
+    assert post(client, receptionist, bad).status_code == 422
+    assert events_of(app, before) == []

@@ -9,7 +9,9 @@ from datetime import timedelta
 import jwt
 import pytest
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+from sqlalchemy import text
 
+from meditrack.extensions import db
 from tests.auth_helpers import assert_invalid, assert_problem, bearer, login, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -176,8 +178,44 @@ def test_refresh_rotates_the_refresh_token(client, make_account):
     assert set(pair) == {"access_token", "refresh_token"}
     assert pair["refresh_token"] != account.refresh_token
     assert me(client, pair["access_token"]).status_code == 200
-    assert_problem(refresh(client, account.refresh_token), 401, "token_revoked")
     assert refresh(client, pair["refresh_token"]).status_code == 200
+
+
+def test_reusing_a_rotated_refresh_token_revokes_the_whole_login(app, client, make_account):
+    """RFC 9700 4.14.2: a rotated refresh token used again means a copy exists; every token
+    of that sign-in stops working, and the reuse is an audit event."""
+    account = make_account("patient")
+    other_login = sign_in(client, account.email, account.password)
+    pair = refresh(client, account.refresh_token).get_json()
+    assert me(client, pair["access_token"]).status_code == 200
+
+    assert_problem(refresh(client, account.refresh_token), 401, "token_revoked")
+
+    assert_problem(me(client, pair["access_token"]), 401, "token_revoked")
+    assert_problem(refresh(client, pair["refresh_token"]), 401, "token_revoked")
+    assert me(client, other_login["access_token"]).status_code == 200  # another sign-in
+    with app.app_context():
+        events = db.session.execute(
+            text(
+                "SELECT action, resource_type, resource_id, actor_id, actor_role, outcome "
+                "FROM audit_events WHERE action = 'revoke'"
+            )
+        ).all()
+    assert [tuple(event) for event in events] == [
+        ("revoke", "user", account.id, account.id, "patient", "denied")
+    ]
+
+
+def test_a_revoked_login_reused_again_writes_no_second_event(app, client, make_account):
+    account = make_account("patient")
+    refresh(client, account.refresh_token)
+    for _ in range(3):
+        assert_problem(refresh(client, account.refresh_token), 401, "token_revoked")
+    with app.app_context():
+        revocations = db.session.execute(
+            text("SELECT COUNT(*) FROM audit_events WHERE action = 'revoke'")
+        ).scalar_one()
+    assert revocations == 1
 
 
 def test_logout_after_rotation_revokes_the_new_pair(client, make_account):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from tests.auth_helpers import assert_invalid, assert_problem, stored_user
@@ -279,6 +281,46 @@ def test_an_admin_can_go_while_another_remains(app, client, admin, make_account,
     assert response.status_code == 200
     assert stored_user(app, admin.id) != stored_user(app, other.id)
     assert_problem(update(client, other, other.id, change), 409, "conflict")
+
+
+ROUNDS = 8
+
+
+@pytest.mark.parametrize(
+    "change", [{"role": "receptionist"}, {"is_active": False}], ids=["demote", "deactivate"]
+)
+def test_two_admins_removing_each_other_at_once_leave_one(app, admin, make_account, change):
+    """Each round two active admins demote (or deactivate) each other at the same moment,
+    from two threads with their own connections: one wins, the other is refused, and an
+    active admin is always left. (Without the lock on the admins' rows, PostgreSQL let both
+    through.)"""
+    remaining = admin
+    for _ in range(ROUNDS):
+        newcomer = make_account("admin")
+        pairs = [(remaining, newcomer), (newcomer, remaining)]
+        barrier = threading.Barrier(len(pairs))
+        answers: dict[int, int] = {}
+
+        def remove(caller, target, barrier=barrier, answers=answers):
+            client = app.test_client()
+            barrier.wait(10)
+            answers[caller.id] = update(client, caller, target.id, change).status_code
+
+        threads = [threading.Thread(target=remove, args=pair) for pair in pairs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+
+        # The loser is refused as the last admin (409), or, when the winner had already
+        # committed before its request was authorised, as no longer an admin (403) or no
+        # longer signed in (401: deactivation revokes the logins).
+        first, second = sorted(answers.values())
+        assert first == 200 and second in (401, 403, 409), answers
+        left = [a for a in (remaining, newcomer) if stored_user(app, a.id)["role"] == "admin"]
+        active = [a for a in left if stored_user(app, a.id)["active"]]
+        assert len(active) == 1, answers
+        remaining = active[0]
 
 
 def test_the_last_admin_may_still_rename_themselves(client, admin):

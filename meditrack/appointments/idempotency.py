@@ -2,6 +2,8 @@
 
 Keys belong to the user who sent them. The same key with the same body replays the first
 answer (status, body, Location; errors too); the same key with another body is refused.
+A replay is audited like the first answer: each patient-bound record it shows is a read,
+and a replayed refusal is a denied event again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from meditrack.appointments.models import IdempotencyRecord
-from meditrack.core import timeutil
+from meditrack.audit import service as audit
+from meditrack.audit.models import Action, Outcome
+from meditrack.core import timeutil, transaction
 from meditrack.core.errors import AppError, FieldError, render
 from meditrack.extensions import db
 from meditrack.permissions import current_actor
@@ -26,6 +30,8 @@ from meditrack.permissions import current_actor
 HEADER = "Idempotency-Key"
 KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 LIFETIME = timedelta(hours=24)
+#: The fields of an audit event that a replay records again.
+ACCESS_FIELDS = ("action", "resource_type", "resource_id", "patient_id", "outcome")
 HEADER_DOC = {
     "in": "header",
     "name": HEADER,
@@ -57,9 +63,12 @@ def idempotent(view):
             return _replay(stored, digest)
         try:
             response = view(*args, **kwargs)
-        except (AppError, HTTPException) as error:
-            db.session.rollback()
-            return _store_apart(user_id, key, digest, render(error))
+        except (AppError, HTTPException):
+            # Kept once the boundary has rolled the request back and written its events.
+            transaction.after_rollback(
+                transaction.Step.KEEP, lambda error: _keep_failure(user_id, key, digest, error)
+            )
+            raise
         db.session.add(_record(user_id, key, digest, response))
         return response
 
@@ -98,25 +107,36 @@ def _record(user_id: int, key: str, digest: str, response: Response) -> Idempote
         status_code=response.status_code,
         response_body=response.get_data(as_text=True),
         location=response.headers.get("Location"),
+        accesses=[_access(event) for event in audit.written()],
     )
 
 
-def _store_apart(user_id: int, key: str, digest: str, response: Response) -> Response:
-    """An error rolled the request back; its answer is kept in a transaction of its own."""
-    db.session.add(_record(user_id, key, digest, response))
+def _access(event: dict) -> dict:
+    """What a replay must record again of an event the first request wrote."""
+    return {name: event[name] for name in ACCESS_FIELDS}
+
+
+def _keep_failure(user_id: int, key: str, digest: str, error: BaseException) -> Response | None:
+    """Store a refusal's answer (after its rollback and its audit events). A concurrent
+    request with the same key may have stored its own answer first: that one is then
+    replayed instead."""
     try:
-        db.session.commit()
-    except IntegrityError:  # the same key, sent at the same moment, was stored first
-        db.session.rollback()
+        with db.session.begin_nested():
+            db.session.add(_record(user_id, key, digest, render(error)))
+    except IntegrityError:
         stored = _find(user_id, key)
         if stored is not None:
-            return _replay(stored, digest)
-    return response
+            try:
+                return _replay(stored, digest)
+            except IdempotencyMismatch as mismatch:
+                return render(mismatch)
+    return None
 
 
 def _replay(stored: IdempotencyRecord, digest: str) -> Response:
     if stored.request_hash != digest:
         raise IdempotencyMismatch(f"The {HEADER} was already used with a different request body.")
+    _record_accesses(stored)
     response = Response(stored.response_body, status=stored.status_code)
     response.mimetype = (
         "application/problem+json" if stored.status_code >= 400 else "application/json"
@@ -125,3 +145,17 @@ def _replay(stored: IdempotencyRecord, digest: str) -> Response:
         response.headers["Location"] = stored.location
     response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def _record_accesses(stored: IdempotencyRecord) -> None:
+    """A replay shows what the first answer showed: each patient-bound record it returned is
+    read again, and a refusal is refused again."""
+    for access in stored.accesses or ():
+        success = access["outcome"] == Outcome.SUCCESS
+        audit.record(
+            Action.READ if success else Action(access["action"]),
+            access["resource_type"],
+            resource_id=access["resource_id"],
+            patient_id=access["patient_id"],
+            outcome=Outcome(access["outcome"]),
+        )

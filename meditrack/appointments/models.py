@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from meditrack.core.db import ArchiveMixin, TimestampMixin, utcnow
@@ -102,6 +102,9 @@ class IdempotencyRecord(db.Model):
     status_code: Mapped[int]
     response_body: Mapped[str] = mapped_column(Text)
     location: Mapped[str | None] = mapped_column(String(255))
+    #: The audit events of the first answer (action, resource, patient, outcome), which a
+    #: replay records again: a replayed booking shows the patient's name and MRN.
+    accesses: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     __table_args__ = (UniqueConstraint("user_id", "key"),)

@@ -37,7 +37,7 @@ from meditrack.appointments.rules import (
     OutsideWorkingHours,
 )
 from meditrack.appointments.schemas import window
-from meditrack.core import timeutil
+from meditrack.core import timeutil, transaction
 from meditrack.core.errors import FieldError, Forbidden, NotFound
 from meditrack.core.lookup import label_of, referenced
 from meditrack.core.pagination import Page, order_by, paginate
@@ -349,9 +349,10 @@ def _check_slot(
 def _flush_or_conflict(appointment: Appointment) -> None:
     """Flush; a lost race against the database's no-overlap rule is a 409.
 
-    The failed request's transaction is rolled back whole (a savepoint cannot hold it:
-    Session.begin_nested() flushes pending changes before its SAVEPOINT), and the clashing
-    times are read in a fresh transaction, which sees the winner's committed row.
+    The failed request's transaction is rolled back whole by the request boundary (a
+    savepoint cannot hold it: Session.begin_nested() flushes pending changes before its
+    SAVEPOINT), and the clashing times are read after that rollback, in a fresh
+    transaction, which sees the winner's committed row.
     """
     claim = (
         appointment.doctor_id,
@@ -363,13 +364,15 @@ def _flush_or_conflict(appointment: Appointment) -> None:
     try:
         db.session.flush()
     except IntegrityError as exc:
-        db.session.rollback()
         if not is_overlap_violation(exc):
             raise
-        clashes = conflicts(*claim, exclude_id=exclude_id)
-        raise AppointmentConflict(
-            "The doctor or the patient is already booked then.", conflicts=clashes
-        ) from exc
+        conflict = AppointmentConflict("The doctor or the patient is already booked then.")
+
+        def explain(_error: BaseException) -> None:
+            conflict.extra["conflicts"] = conflicts(*claim, exclude_id=exclude_id)
+
+        transaction.after_rollback(transaction.Step.EXPLAIN, explain)
+        raise conflict from exc
 
 
 def _record(appointment: Appointment, actor: Actor, *, reason: str | None = None) -> None:

@@ -20,6 +20,7 @@ class Action(StrEnum):
     LOGIN = "login"
     LOGOUT = "logout"
     EXPORT = "export"
+    REVOKE = "revoke"
 
 
 class Outcome(StrEnum):

@@ -2,21 +2,20 @@
 
 Events of a request that succeeds are added to its transaction, so a change and its event
 land together or not at all. Events of a request that fails (a refusal, a wrong password)
-are kept aside and written after its transaction has been rolled back.
+are kept aside and written by the request boundary after its transaction has been rolled
+back (core/transaction.py).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 
 from flask import g, has_request_context, request
 from sqlalchemy import insert, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from meditrack.appointments.schemas import window
 from meditrack.audit.models import Action, AuditEvent, Outcome
-from meditrack.core import timeutil
+from meditrack.core import timeutil, transaction
 from meditrack.core.errors import Forbidden
 from meditrack.core.lookup import referenced
 from meditrack.core.pagination import Page, order_by, paginate
@@ -25,8 +24,6 @@ from meditrack.patients import service as patients_service
 from meditrack.patients.models import Patient
 from meditrack.permissions import Actor, optional_actor, require_role
 from meditrack.users.models import Role, User
-
-log = logging.getLogger(__name__)
 
 Subject = tuple[int | None, int | None]  # (resource_id, patient_id)
 
@@ -66,6 +63,7 @@ def _write(rows: list[dict]) -> None:
     no RETURNING (nothing reads an event back in the request that wrote it)."""
     if rows:
         db.session.execute(_INSERT, rows)
+        transaction.local().setdefault("audit_rows", []).extend(rows)
 
 
 def record(
@@ -108,24 +106,17 @@ def record_after_failure(
     actor_id: int | None = None,
     actor_role: str | None = None,
 ) -> None:
-    """Keep an event of a request that is about to fail; written once it has rolled back."""
-    g.setdefault("audit_after_failure", []).append(
-        _event(action, resource_type, resource_id, patient_id, outcome, None, actor_id, actor_role)
+    """Keep an event of a request that is about to fail; the request boundary writes it
+    once the request has been rolled back (core/transaction.py, step AUDIT)."""
+    event = _event(
+        action, resource_type, resource_id, patient_id, outcome, None, actor_id, actor_role
     )
+    transaction.after_rollback(transaction.Step.AUDIT, lambda _error: _write([event]))
 
 
-def write_after_failure() -> None:
-    """Called by the request boundary after a rollback."""
-    events = g.pop("audit_after_failure", [])
-    if not events:
-        return
-    try:
-        _write(events)
-        db.session.commit()
-    except SQLAlchemyError:
-        db.session.rollback()
-        log.exception("could not write %d audit event(s) of a failed request", len(events))
-        raise
+def written() -> list[dict]:
+    """The events this request has written so far in its current transaction."""
+    return transaction.local().get("audit_rows", [])
 
 
 EVENT_SORTS = {"occurred_at": AuditEvent.occurred_at}

@@ -9,7 +9,10 @@ from flask import Flask, current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import Row, bindparam, delete, select, update
 
+from meditrack.audit import service as audit
+from meditrack.audit.models import Action
 from meditrack.auth.models import AuthSession
+from meditrack.core import transaction
 from meditrack.core.db import utcnow
 from meditrack.core.errors import Unauthorized, problem
 from meditrack.doctors.models import Doctor
@@ -46,6 +49,29 @@ def revoke_logins(user_id: int, *, keep: str | None = None) -> None:
     if keep is not None:
         stmt = stmt.where(AuthSession.id != keep)
     db.session.execute(stmt.values(revoked_at=utcnow()))
+
+
+def revoke_reused_login(login: Row) -> None:
+    """A refresh token that was already rotated is being used again: either its owner or a
+    thief holds a copy, and there is no telling which (RFC 9700, 4.14.2). The whole login,
+    every token of that sign-in, is revoked, and the reuse is an audit event; both are
+    written after the refused request's rollback."""
+
+    def revoke(_error: BaseException) -> None:
+        db.session.execute(
+            update(AuthSession)
+            .where(AuthSession.id == login.session_id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+
+    transaction.after_rollback(transaction.Step.REVOKE, revoke)
+    audit.record_after_failure(
+        Action.REVOKE,
+        "user",
+        resource_id=login.user_id,
+        actor_id=login.user_id,
+        actor_role=login.role,
+    )
 
 
 def prune_expired_logins(user_id: int) -> None:
@@ -103,7 +129,10 @@ def register(app: Flask) -> None:
             return True
         if row.revoked_at is not None:
             return True
-        return claims.get("type") == "refresh" and claims.get("jti") != row.refresh_jti
+        if claims.get("type") == "refresh" and claims.get("jti") != row.refresh_jti:
+            revoke_reused_login(row)
+            return True
+        return False
 
     @jwt.user_lookup_loader
     def _lookup(_header, claims) -> Actor | None:

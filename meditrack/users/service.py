@@ -60,6 +60,14 @@ def update_user(*, actor: Actor, user: User, changes: Mapping) -> User:
 
 
 def _active_admins() -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.is_active)
+    """How many active admins there are, with their rows locked until the request ends: two
+    admins demoting each other at the same moment are then counted one after the other
+    (the second waits, and then finds one admin left). SQLite's write requests hold the
+    database's write lock from their first statement, which orders them the same way."""
+    locked = (
+        select(User.id)
+        .where(User.role == Role.ADMIN, User.is_active)
+        .order_by(User.id)
+        .with_for_update()
     )
+    return len(db.session.scalars(locked).all())
