@@ -130,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
     from meditrack.auth.views import blp as auth_blp
     from meditrack.departments.views import blp as departments_blp
     from meditrack.doctors.views import blp as doctors_blp
+    from meditrack.emergency.views import blp as emergency_blp
     from meditrack.patients.views import blp as patients_blp
     from meditrack.records.views import blp as records_blp
     from meditrack.reports.views import blp as reports_blp
@@ -146,6 +147,7 @@ def _register_blueprints(app: Flask) -> None:
         schedule_blp,
         records_blp,
         audit_blp,
+        emergency_blp,
         reports_blp,
     ):
         api.register_blueprint(blueprint)

@@ -21,6 +21,10 @@ POOL_RECYCLE_SECONDS = 30 * 60
 ARGON2_TIME_COST = 2
 ARGON2_MEMORY_COST = 19 * 1024  # KiB
 ARGON2_PARALLELISM = 1
+#: How long a doctor's emergency access lasts: a shift, long enough for the emergency,
+#: short enough that a forgotten grant closes by itself.
+EMERGENCY_ACCESS_MINUTES = 240
+EMERGENCY_ACCESS_MAX_MINUTES = 24 * 60
 
 
 class ConfigError(RuntimeError):
@@ -115,6 +119,7 @@ def load(instance_path: Path) -> dict:
         "TRUSTED_PROXIES": _count("TRUSTED_PROXIES", os.environ.get("TRUSTED_PROXIES", "0")),
         "ARGON2_TIME_COST": _at_least(1, "ARGON2_TIME_COST", ARGON2_TIME_COST),
         "ARGON2_MEMORY_COST": _at_least(8, "ARGON2_MEMORY_COST", ARGON2_MEMORY_COST),
+        "MEDITRACK_EMERGENCY_ACCESS_MINUTES": _emergency_minutes(),
     }
 
 
@@ -150,4 +155,13 @@ def _at_least(minimum: int, name: str, default: int) -> int:
         value = minimum - 1
     if value < minimum:
         raise ConfigError(f"{name} must be a whole number of at least {minimum}")
+    return value
+
+
+def _emergency_minutes() -> int:
+    """1 minute to a day: a longer window is no longer an emergency."""
+    name = "MEDITRACK_EMERGENCY_ACCESS_MINUTES"
+    value = _at_least(1, name, EMERGENCY_ACCESS_MINUTES)
+    if value > EMERGENCY_ACCESS_MAX_MINUTES:
+        raise ConfigError(f"{name} must be at most {EMERGENCY_ACCESS_MAX_MINUTES} (a day)")
     return value

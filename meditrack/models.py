@@ -10,6 +10,7 @@ from meditrack.audit.models import AuditEvent
 from meditrack.auth.models import AuthSession
 from meditrack.departments.models import Department
 from meditrack.doctors.models import Doctor, WorkingPeriod
+from meditrack.emergency.models import EmergencyAccess
 from meditrack.patients.models import Patient
 from meditrack.records.models import MedicalRecord
 from meditrack.reports.models import AppointmentTally
@@ -23,6 +24,7 @@ __all__ = [
     "AuthSession",
     "Department",
     "Doctor",
+    "EmergencyAccess",
     "IdempotencyRecord",
     "MedicalRecord",
     "Patient",

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import g
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, false, or_, select, true
 
-from meditrack.appointments.models import Appointment
+from meditrack.appointments.models import Appointment, Status
+from meditrack.core import timeutil
 from meditrack.core.errors import Forbidden, Unauthorized
+from meditrack.emergency.models import EmergencyAccess
 from meditrack.patients.models import Patient
+from meditrack.records.models import MedicalRecord
 from meditrack.users.models import Role
 
 STAFF = frozenset({Role.ADMIN, Role.RECEPTIONIST})
@@ -48,14 +51,28 @@ def require_role(actor: Actor, *roles: Role) -> None:
 
 
 def patient_scope(actor: Actor) -> ColumnElement[bool]:
-    """A WHERE clause on Patient: staff see all, a doctor their patients, a patient theirs."""
+    """A WHERE clause on Patient: staff see all, a doctor their patients, a patient theirs.
+
+    A doctor's patients are those with an appointment with them that is neither cancelled
+    nor archived, those with a medical record they wrote that is not archived, and those
+    under their active emergency access. Nothing else brings a patient in: a doctor cannot
+    widen their own scope by booking (appointments.service.book asks this first)."""
     if actor.is_staff:
         return true()
     if actor.role == Role.DOCTOR and actor.doctor_id is not None:
         booked_with_me = select(Appointment.patient_id).where(
-            Appointment.doctor_id == actor.doctor_id, Appointment.archived_at.is_(None)
+            Appointment.doctor_id == actor.doctor_id,
+            Appointment.status != Status.CANCELLED,
+            Appointment.archived_at.is_(None),
         )
-        return Patient.id.in_(booked_with_me)
+        written_by_me = select(MedicalRecord.patient_id).where(
+            MedicalRecord.doctor_id == actor.doctor_id, MedicalRecord.archived_at.is_(None)
+        )
+        return or_(
+            Patient.id.in_(booked_with_me),
+            Patient.id.in_(written_by_me),
+            Patient.id.in_(active_emergency_access(actor.doctor_id, EmergencyAccess.patient_id)),
+        )
     if actor.role == Role.PATIENT:
         return Patient.user_id == actor.user_id
     return false()
@@ -70,3 +87,20 @@ def appointment_scope(actor: Actor) -> ColumnElement[bool]:
     if actor.role == Role.PATIENT and actor.patient_id is not None:
         return Appointment.patient_id == actor.patient_id
     return false()
+
+
+def active_emergency_access(doctor_id: int, *columns):
+    """SELECT `columns` of the doctor's grants open now: started, not expired, not ended."""
+    moment = timeutil.now()
+    return select(*columns).where(
+        EmergencyAccess.doctor_id == doctor_id,
+        EmergencyAccess.ended_at.is_(None),
+        EmergencyAccess.starts_at <= moment,
+        EmergencyAccess.expires_at > moment,
+    )
+
+
+def sees_all_patients(actor: Actor) -> bool:
+    """Staff see every patient; for anyone else a patient outside their scope and one that
+    does not exist must look the same (no existence oracle)."""
+    return actor.is_staff

@@ -52,6 +52,8 @@ def test_the_patient_sees_their_doctor_reading_their_record(app, client, care):
         "outcome": "success",
         "ip": "127.0.0.1",
         "request_id": request_id,
+        "emergency_access_id": None,
+        "details": None,
     }
     assert datetime.fromisoformat(newest["occurred_at"]).utcoffset() is not None
 

@@ -1177,6 +1177,8 @@ def test_events_carry_their_shape_in_hospital_time(client, admin, planted):
             "outcome": "success",
             "ip": None,
             "request_id": None,
+            "emergency_access_id": None,
+            "details": None,
         }
     ]
 

@@ -584,25 +584,33 @@ def test_a_patient_without_a_record_must_create_it_first(client, app, make_accou
     assert count_rows(app, "appointments") == 0
 
 
-def test_a_doctor_books_on_their_own_schedule_only(client, app, doctor_account, factory, patient):
+def test_a_doctor_books_their_own_patients_only(client, app, doctor_account, factory, patient):
+    """With themselves or, as a referral, with another doctor; anyone else's patient is
+    404 (tests/test_booking_scope.py goes through the rule)."""
     account, me = doctor_account
     other = factory.doctor()
 
+    response = book(
+        client, account, patient_id=patient["id"], doctor_id=me["id"], start_time=future()
+    )
+    assert_problem(response, 404, "not_found")
+    assert count_rows(app, "appointments") == 0
+
+    factory.appointment(patient_id=patient["id"], doctor_id=me["id"], start=future(days=3))
     mine = booked(
         client, account, patient_id=patient["id"], doctor_id=me["id"], start_time=future()
     )
     assert mine["doctor_id"] == me["id"]
     assert mine["created_by"] == account.id
-
-    response = book(
+    referral = booked(
         client,
         account,
         patient_id=patient["id"],
         doctor_id=other["id"],
         start_time=future(clock="12:00"),
     )
-    assert_problem(response, 403, "forbidden")
-    assert count_rows(app, "appointments") == 1
+    assert referral["doctor_id"] == other["id"]
+    assert count_rows(app, "appointments") == 3
 
 
 def test_the_department_is_the_doctors_at_booking_time(client, app, admin, factory, patient):

@@ -116,7 +116,7 @@ def test_other_patients_are_404_for_a_doctor(client, admin, practice, other):
     assert get(client, admin, patient["id"]).get_json()["allergies"] is None
 
 
-@pytest.mark.parametrize("status", ["scheduled", "completed", "cancelled"])
+@pytest.mark.parametrize("status", ["scheduled", "completed", "no_show"])
 def test_a_new_appointment_brings_the_patient_into_scope(client, factory, practice, status):
     account, doctor, patients = practice
     patient = patients["nobodys"]
@@ -154,3 +154,66 @@ def test_staff_see_everyone(client, make_account, practice, role):
     _, _, patients = practice
     account = make_account(role)
     assert sorted(ids(listed(client, account))) == sorted(p["id"] for p in patients.values())
+
+
+@pytest.mark.parametrize("status", ["cancelled", "archived"])
+def test_a_cancelled_or_archived_appointment_grants_nothing(client, app, factory, practice, status):
+    account, doctor, patients = practice
+    patient = patients["nobodys"]
+    start = datetime.now(UTC) + timedelta(days=3)
+    appointment_id = factory.appointment(
+        patient_id=patient["id"],
+        doctor_id=doctor["id"],
+        start=start,
+        status="cancelled" if status == "cancelled" else "scheduled",
+    )
+    if status == "archived":
+        response = client.delete(f"/appointments/{appointment_id}", headers=factory.admin.headers)
+        assert response.status_code == 204
+
+    assert_problem(get(client, account, patient["id"]), 404, "not_found")
+    assert ids(listed(client, account)) == [patients["mine"]["id"]]
+    records = client.get(f"/patients/{patient['id']}/records", headers=account.headers)
+    assert_problem(records, 404, "not_found")
+
+
+def _write_record(client, account, patient_id):
+    response = client.post(
+        f"/patients/{patient_id}/records", json={"diagnosis": "Asthma"}, headers=account.headers
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def test_a_record_the_doctor_wrote_keeps_the_patient_in_scope(client, practice):
+    account, _, patients = practice
+    mine = patients["mine"]
+    _write_record(client, account, mine["id"])
+    appointment = client.get("/appointments", headers=account.headers).get_json()[0]
+    cancel = client.patch(
+        f"/appointments/{appointment['id']}",
+        json={"status": "cancelled", "cancellation_reason": "Moved away"},
+        headers=account.headers,
+    )
+    assert cancel.status_code == 200, cancel.get_json()
+
+    assert get(client, account, mine["id"]).status_code == 200
+    assert ids(listed(client, account)) == [mine["id"]]
+
+
+def test_an_archived_record_brings_no_one_into_scope(client, practice):
+    """An archived record is gone from the API; it grants its author nothing either."""
+    account, _, patients = practice
+    mine = patients["mine"]
+    record_id = _write_record(client, account, mine["id"])
+    appointment = client.get("/appointments", headers=account.headers).get_json()[0]
+    client.patch(
+        f"/appointments/{appointment['id']}",
+        json={"status": "cancelled", "cancellation_reason": "Moved away"},
+        headers=account.headers,
+    )
+    assert get(client, account, mine["id"]).status_code == 200  # the record alone
+    assert client.delete(f"/records/{record_id}", headers=account.headers).status_code == 204
+
+    assert_problem(get(client, account, mine["id"]), 404, "not_found")
+    assert ids(listed(client, account)) == []

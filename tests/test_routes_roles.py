@@ -219,6 +219,17 @@ ROUTES: dict[tuple[str, str], Route] = {
         only({"admin": 200, "receptionist": 200, "doctor": 200})
     ),
     ("GET", "/reports/patients/demographics"): Route(only({"admin": 200, "receptionist": 200})),
+    ("POST", "/emergency-access"): Route(
+        only({"doctor": 201}),
+        body=lambda ids: {"mrn": ids["mrn"], "reason": "Unconscious, no chart at hand"},
+    ),
+    ("GET", "/emergency-access"): Route(only({"admin": 200})),
+    ("GET", "/emergency-access/<int:access_id>"): Route(
+        only({"admin": 200, "doctor": 200}), path_ids={"access_id": "grant"}
+    ),
+    ("POST", "/emergency-access/<int:access_id>/end"): Route(
+        only({"admin": 200, "doctor": 200}), path_ids={"access_id": "grant"}
+    ),
     ("GET", "/audit-events"): Route(only({"admin": 200})),
     ("GET", "/patients/<int:patient_id>/access-log"): Route(
         only({"admin": 200, "patient": 200}), path_ids={"patient_id": "patient"}
@@ -264,7 +275,19 @@ def world(client, factory, make_account):
         "appointment": appointment,
         "time_off": factory.time_off(doctor["id"])["id"],
         "record": _record_by(client, accounts["doctor"], patient["id"]),
+        "mrn": patient["mrn"],
+        "grant": _grant_to(client, accounts["doctor"], patient["mrn"]),
     }
+
+
+def _grant_to(client, doctor, mrn: str) -> int:
+    response = client.post(
+        "/emergency-access",
+        json={"mrn": mrn, "reason": "Brought in unconscious at night"},
+        headers=doctor.headers,
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
 
 
 def _record_by(client, doctor, patient_id: int) -> int:

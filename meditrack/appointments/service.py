@@ -38,7 +38,7 @@ from meditrack.appointments.rules import (
 )
 from meditrack.appointments.schemas import window
 from meditrack.core import timeutil, transaction
-from meditrack.core.errors import FieldError, Forbidden, NotFound
+from meditrack.core.errors import FieldError, Forbidden, NotFound, about_patient
 from meditrack.core.lookup import label_of, referenced
 from meditrack.core.pagination import Page, order_by, paginate
 from meditrack.departments.models import Department
@@ -46,7 +46,14 @@ from meditrack.doctors import service as doctors_service
 from meditrack.doctors.models import Doctor
 from meditrack.extensions import db
 from meditrack.patients.models import Patient
-from meditrack.permissions import STAFF, Actor, appointment_scope, require_role
+from meditrack.permissions import (
+    STAFF,
+    Actor,
+    appointment_scope,
+    patient_scope,
+    require_role,
+    sees_all_patients,
+)
 from meditrack.users.models import Role
 
 SORTS = {"start_time": Appointment.start_time, "created_at": Appointment.created_at}
@@ -79,7 +86,11 @@ def list_appointments(*, actor: Actor, args: Mapping) -> Page:
         ("department_id", Department, Appointment.department_id),
     ):
         if args.get(field) is not None:
-            referenced(model, args[field], field, allow_archived=True)
+            # Doctors and departments are public; a patient is checked only for callers
+            # who see every patient: for anyone else, a patient outside their scope and
+            # one that does not exist both match nothing (200, []).
+            if model is not Patient or sees_all_patients(actor):
+                referenced(model, args[field], field, allow_archived=True)
             stmt = stmt.where(column == args[field])
     if args.get("status"):
         stmt = stmt.where(Appointment.status.in_([s.strip() for s in args["status"].split(",")]))
@@ -126,6 +137,9 @@ def history(*, actor: Actor, appointment_id: int) -> list[AppointmentEvent]:
 
 def book(*, actor: Actor, data: Mapping) -> Appointment:
     patient_id = _patient_id_for_booking(actor, data.get("patient_id"))
+    # Before any lock or conflict check, so that a refused booking tells nothing of the
+    # patient's schedule.
+    _require_in_scope(actor, patient_id)
     # Both rows read and locked at once, the doctor's first (see hold_schedules), then
     # checked in the order the errors have always been reported in.
     held_doctor = read_held(Doctor, data["doctor_id"], joinedload(Doctor.working_hours))
@@ -299,9 +313,23 @@ def _patient_id_for_booking(actor: Actor, patient_id: int | None) -> int:
     return patient_id
 
 
+def _require_in_scope(actor: Actor, patient_id: int) -> None:
+    """A doctor books only patients already in their scope (with themselves or, as a
+    referral, with another doctor): booking must not be a way into a patient's record.
+    Anyone else's patient answers 404, as one that does not exist, with a denied event."""
+    if actor.role != Role.DOCTOR:
+        return
+    in_scope = db.session.scalar(
+        select(Patient.id).where(
+            Patient.id == patient_id, Patient.archived_at.is_(None), patient_scope(actor)
+        )
+    )
+    if in_scope is None:
+        exists = db.session.scalar(select(Patient.id).where(Patient.id == patient_id))
+        raise about_patient(NotFound(f"Patient {patient_id} does not exist."), exists)
+
+
 def _bookable(actor: Actor, doctor_id: int, doctor: Doctor | None) -> Doctor:
-    if actor.role == Role.DOCTOR and doctor_id != actor.doctor_id:
-        raise Forbidden("Doctors book on their own schedule only.")
     doctor = _found(doctor, Doctor, doctor_id, "doctor_id")
     if not doctor.is_active:
         raise FieldError("doctor_id", f"Doctor {doctor_id} is not taking appointments.")

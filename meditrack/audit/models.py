@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from meditrack.core.db import utcnow
@@ -21,6 +21,7 @@ class Action(StrEnum):
     LOGOUT = "logout"
     EXPORT = "export"
     REVOKE = "revoke"
+    EMERGENCY_ACCESS = "emergency_access"
 
 
 class Outcome(StrEnum):
@@ -46,9 +47,16 @@ class AuditEvent(db.Model):
     outcome: Mapped[str] = mapped_column(String(16))
     ip: Mapped[str | None] = mapped_column(String(45))
     request_id: Mapped[str | None] = mapped_column(String(128))
+    #: The emergency access the actor held over this event's patient (or the grant the
+    #: event is about), so that the patient and the admins can tell.
+    emergency_access_id: Mapped[int | None]
+    #: What changed where the action alone does not say it: {"user_id": [old, new]} for
+    #: a patient's account link. Ids only, never patient data.
+    details: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
     __table_args__ = (
         Index("ix_audit_events_patient_id_occurred_at", "patient_id", "occurred_at"),
         Index("ix_audit_events_actor_id_occurred_at", "actor_id", "occurred_at"),
         Index("ix_audit_events_occurred_at", "occurred_at"),
+        Index("ix_audit_events_emergency_access_id", "emergency_access_id"),
     )

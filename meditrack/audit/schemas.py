@@ -3,7 +3,7 @@ from meditrack.audit.models import Action, Outcome
 from meditrack.core.pagination import ListQuery
 from meditrack.core.schemas import DateTime, QueryId, Schema, fields, validate
 
-RESOURCE_TYPES = ("patient", "appointment", "record", "user", "report")
+RESOURCE_TYPES = ("patient", "appointment", "record", "user", "report", "emergency_access")
 
 
 class AuditEventSchema(Schema):
@@ -18,6 +18,14 @@ class AuditEventSchema(Schema):
     outcome = fields.String(metadata={"enum": [o.value for o in Outcome]})
     ip = fields.String(allow_none=True)
     request_id = fields.String(allow_none=True)
+    emergency_access_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "The emergency access grant this access was made under."},
+    )
+    details = fields.Dict(
+        allow_none=True,
+        metadata={"description": 'What changed, by id: {"user_id": [old, new]}.'},
+    )
 
 
 class AccessLogQuery(ListQuery, WindowQuery):

@@ -19,10 +19,11 @@ from meditrack.core import timeutil, transaction
 from meditrack.core.errors import Forbidden
 from meditrack.core.lookup import referenced
 from meditrack.core.pagination import Page, order_by, paginate
+from meditrack.emergency import service as emergency_service
 from meditrack.extensions import db
 from meditrack.patients import service as patients_service
 from meditrack.patients.models import Patient
-from meditrack.permissions import Actor, optional_actor, require_role
+from meditrack.permissions import Actor, optional_actor, require_role, sees_all_patients
 from meditrack.users.models import Role, User
 
 Subject = tuple[int | None, int | None]  # (resource_id, patient_id)
@@ -37,10 +38,18 @@ def _event(
     actor: Actor | None,
     actor_id: int | None,
     actor_role: str | None,
+    details: dict | None = None,
 ) -> dict:
-    """An event's row. Its ids are taken now: a row it names must be flushed already."""
+    """An event's row. Its ids are taken now: a row it names must be flushed already.
+
+    An event about a grant names it; any other event of a doctor about a patient under
+    their active emergency access names that grant (read once per request)."""
     actor = actor or optional_actor()
     in_request = has_request_context()
+    if resource_type == emergency_service.RESOURCE_TYPE:
+        emergency_access_id = resource_id
+    else:
+        emergency_access_id = emergency_service.grant_over(actor, patient_id)
     return {
         "occurred_at": timeutil.now(),
         "actor_id": actor.user_id if actor else actor_id,
@@ -52,6 +61,8 @@ def _event(
         "outcome": str(outcome),
         "ip": request.remote_addr if in_request else None,
         "request_id": g.get("request_id") if in_request else None,
+        "emergency_access_id": emergency_access_id,
+        "details": details,
     }
 
 
@@ -76,10 +87,19 @@ def record(
     actor: Actor | None = None,
     actor_id: int | None = None,
     actor_role: str | None = None,
+    details: dict | None = None,
 ) -> None:
     """Write an event in the current transaction."""
     event = _event(
-        action, resource_type, resource_id, patient_id, outcome, actor, actor_id, actor_role
+        action,
+        resource_type,
+        resource_id,
+        patient_id,
+        outcome,
+        actor,
+        actor_id,
+        actor_role,
+        details,
     )
     _write([event])
 
@@ -122,9 +142,11 @@ def written() -> list[dict]:
 EVENT_SORTS = {"occurred_at": AuditEvent.occurred_at}
 
 
-def _events(args: Mapping, *conditions) -> Page:
-    # Like every id in a query: one that names no user or patient is a 422 naming the field.
-    if args.get("actor_id") is not None:
+def _events(actor: Actor, args: Mapping, *conditions) -> Page:
+    # Like every id in a query: one that names no user or patient is a 422 naming the field,
+    # for admins. A patient reading their log learns nothing of who exists: a filter that
+    # names no one matches nothing.
+    if args.get("actor_id") is not None and sees_all_patients(actor):
         referenced(User, args["actor_id"], "actor_id")
     if args.get("patient_id") is not None:
         referenced(Patient, args["patient_id"], "patient_id", allow_archived=True)
@@ -144,7 +166,7 @@ def _events(args: Mapping, *conditions) -> Page:
 
 def list_events(*, actor: Actor, args: Mapping) -> Page:
     require_role(actor, Role.ADMIN)
-    return _events(args)
+    return _events(actor, args)
 
 
 def access_log(*, actor: Actor, patient_id: int, args: Mapping) -> Page:
@@ -152,4 +174,4 @@ def access_log(*, actor: Actor, patient_id: int, args: Mapping) -> Page:
     if actor.role not in (Role.ADMIN, Role.PATIENT):
         raise Forbidden("Only admins and the patient read a patient's access log.")
     patient = patients_service.get_patient(actor=actor, patient_id=patient_id)
-    return _events({**args, "patient_id": None}, AuditEvent.patient_id == patient.id)
+    return _events(actor, {**args, "patient_id": None}, AuditEvent.patient_id == patient.id)

@@ -15,6 +15,7 @@ from meditrack.appointments.models import Appointment
 from meditrack.audit import service
 from meditrack.audit.models import Action, Outcome
 from meditrack.core.errors import Forbidden, NotFound
+from meditrack.emergency.models import EmergencyAccess
 from meditrack.extensions import db
 from meditrack.patients.models import Patient
 from meditrack.records.models import MedicalRecord
@@ -24,6 +25,7 @@ RESOURCES: dict[str, tuple[type, str]] = {
     "patient": (Patient, "patient_id"),
     "appointment": (Appointment, "appointment_id"),
     "record": (MedicalRecord, "record_id"),
+    "emergency_access": (EmergencyAccess, "access_id"),
 }
 
 
@@ -52,8 +54,10 @@ def _existing_patient(patient_id: int | None) -> int | None:
     return db.session.scalar(select(Patient.id).where(Patient.id == patient_id))
 
 
-def _record_refusal(resource_type: str, action: Action, path: dict) -> None:
+def _record_refusal(resource_type: str, action: Action, path: dict, error: Exception) -> None:
     resource_id, patient_id = subject_from_path(resource_type, path)
+    if getattr(error, "audit_patient_id", None) is not None:  # see errors.about_patient
+        patient_id = error.audit_patient_id
     service.record_after_failure(
         action,
         resource_type,
@@ -106,8 +110,8 @@ def refusals(resource_type: str, action: Action):
         def wrapper(*args, **kwargs):
             try:
                 return view(*args, **kwargs)
-            except (Forbidden, NotFound):
-                _record_refusal(resource_type, action, kwargs)
+            except (Forbidden, NotFound) as error:
+                _record_refusal(resource_type, action, kwargs, error)
                 raise
 
         wrapper.audited = True

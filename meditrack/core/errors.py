@@ -105,6 +105,13 @@ class RateLimited(AppError):
     status, code = 429, "rate_limited"
 
 
+def about_patient(error: AppError, patient_id: int | None) -> AppError:
+    """Name the patient a refusal is about, for its denied audit event, where the path
+    does not (a booking's patient is in its body). The answer says nothing of it."""
+    error.audit_patient_id = patient_id
+    return error
+
+
 class FieldError(AppError):
     """A rule broken in a service, reported like a schema error naming the field."""
 

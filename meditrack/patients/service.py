@@ -9,6 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from meditrack.appointments import service as appointments_service
+from meditrack.audit import service as audit
+from meditrack.audit.models import Action
 from meditrack.core import timeutil
 from meditrack.core.errors import Duplicate, FieldError, Forbidden, NotFound
 from meditrack.core.lookup import referenced
@@ -98,9 +100,13 @@ def create_patient(*, actor: Actor, data: Mapping) -> Patient:
         data["user_id"] = actor.user_id
     else:
         require_role(actor, *STAFF)
-    _check_references(data, own_id=None)
+        if "user_id" in data:
+            _require_linker(actor)
+    _check_references(data)
     patient = Patient(**data)
     _insert_with_mrn(patient)
+    if patient.user_id is not None:
+        _record_link(actor, patient, None)
     return patient
 
 
@@ -110,10 +116,18 @@ def update_patient(*, actor: Actor, patient: Patient, changes: Mapping) -> Patie
         refused = sorted(set(changes) - allowed)
         if refused:
             raise Forbidden(f"Your role may not change: {', '.join(refused)}.")
-    _check_references(changes, own_id=patient.id)
+    changes = dict(changes)
+    if "user_id" in changes:
+        _require_linker(actor)
+        if changes["user_id"] == patient.user_id:
+            del changes["user_id"]  # the link it has already: nothing changes
+    _check_references(changes)
+    old_user_id = patient.user_id
     for name, value in changes.items():
         setattr(patient, name, value)
     db.session.flush()
+    if "user_id" in changes:
+        _record_link(actor, patient, old_user_id)
     if "department_id" in changes:
         # reloaded from the new id, so the response shows the new department, not the old one
         db.session.expire(patient, ["department"])
@@ -141,16 +155,35 @@ def _linked_patient(user_id: int) -> Patient | None:
     return db.session.scalar(select(Patient).where(Patient.user_id == user_id))
 
 
-def _check_references(data: Mapping, *, own_id: int | None) -> None:
+def _require_linker(actor: Actor) -> None:
+    """Whoever sets a record's account reads it as that account's owner: linking and
+    unlinking are an admin's alone (a receptionist could otherwise take a patient over)."""
+    if actor.role != Role.ADMIN:
+        raise Forbidden("Only admins link or unlink a patient's account (user_id).")
+
+
+def _check_references(data: Mapping) -> None:
     if data.get("department_id") is not None:
         referenced(Department, data["department_id"], "department_id")
     if data.get("user_id") is not None:
-        user = db.session.get(User, data["user_id"])
-        if user is None or user.role != Role.PATIENT:
-            raise FieldError("user_id", f"User {data['user_id']} is not a patient account.")
-        linked = _linked_patient(data["user_id"])
-        if linked is not None and linked.id != own_id:
-            raise Duplicate("That account is linked to another patient record.")
+        user_id = data["user_id"]
+        user = db.session.get(User, user_id)
+        if user is None or user.role != Role.PATIENT or not user.is_active:
+            raise FieldError("user_id", f"User {user_id} is not an active patient account.")
+        if _linked_patient(user_id) is not None:
+            raise FieldError("user_id", f"User {user_id} is linked to a patient record already.")
+
+
+def _record_link(actor: Actor, patient: Patient, old_user_id: int | None) -> None:
+    """The change of account, old and new, in its own event: who may act as this patient."""
+    audit.record(
+        Action.UPDATE,
+        "patient",
+        resource_id=patient.id,
+        patient_id=patient.id,
+        actor=actor,
+        details={"user_id": [old_user_id, patient.user_id]},
+    )
 
 
 def new_mrn() -> str:
