@@ -11,10 +11,13 @@ import marshmallow as ma
 from flask import request
 from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select
 
-from meditrack.core.schemas import Int, Trimmed, fields, validate
+from meditrack.core.schemas import MAX_ID, Int, Trimmed, fields, validate
 from meditrack.extensions import db
 
 MAX_PER_PAGE = 100
+#: No table holds more rows than its 32-bit ids can number; an offset past this is past
+#: the end of every list, and may be past what the database takes as an offset (64 bits).
+MAX_ROWS = MAX_ID
 
 
 class ListQuery(ma.Schema):
@@ -118,7 +121,10 @@ def paginate_matches(
         default,
         matches.c.id,
     )
-    rows = db.session.execute(ranked.limit(per_page).offset((page - 1) * per_page)).all()
+    offset = (page - 1) * per_page
+    rows = []
+    if offset < MAX_ROWS:
+        rows = db.session.execute(ranked.limit(per_page).offset(offset)).all()
     if rows:
         total = rows[0].total
         found = {
