@@ -9,7 +9,7 @@ import uuid
 from typing import NoReturn
 from urllib.parse import unquote_to_bytes
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.routing import IntegerConverter, ValidationError
@@ -145,6 +145,13 @@ def _body_problem(cause: BaseException | None) -> str:
     return "The body is not valid JSON."
 
 
+def _takes_body() -> bool:
+    """Whether the operation reads a JSON body (its view has a `json` argument schema)."""
+    view = current_app.view_functions.get(request.endpoint)
+    arguments = getattr(view, "_apidoc", {}).get("arguments", {})
+    return any(parameter.get("in") == "json" for parameter in arguments.get("parameters", ()))
+
+
 def _read_body() -> None:
     if request.method not in BODY_METHODS:
         return
@@ -153,6 +160,10 @@ def _read_body() -> None:
         or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
     )
     if not has_body:
+        # Typed as JSON but empty: no JSON value at all, not an empty object. An operation
+        # without a body (sign-out, restore) ignores the header, as it ignores a body.
+        if request.is_json and _takes_body():
+            raise AppError("The body is empty; send a JSON document.")
         return
     if not request.is_json:
         raise UnsupportedMediaType("Send the body as application/json.")
