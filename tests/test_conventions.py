@@ -106,6 +106,7 @@ def every_list(factory, doctor_account, client):
         f"/doctors/{doctor['id']}/time-off",
         "/audit-events",
         f"/patients/{patient['id']}/access-log",
+        "/emergency-access",
     ]
 
 
