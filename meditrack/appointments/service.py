@@ -205,6 +205,9 @@ def _move(actor: Actor, appointment: Appointment, changes: Mapping) -> Doctor:
     doctor = appointment.doctor
     if "doctor_id" in changes and changes["doctor_id"] != appointment.doctor_id:
         doctor_id = changes["doctor_id"]
+        if actor.role == Role.DOCTOR and doctor_id != actor.doctor_id:
+            # a referral is a new booking with the colleague; this one stays the doctor's
+            raise Forbidden("Doctors move appointments on their own schedule only.")
         doctor = _bookable(actor, doctor_id, db.session.get(Doctor, doctor_id))
     start = _utc(changes.get("start_time")) or appointment.start_time
     minutes = changes.get("duration_minutes")
