@@ -127,11 +127,17 @@ def record_after_failure(
     actor_role: str | None = None,
 ) -> None:
     """Keep an event of a request that is about to fail; the request boundary writes it
-    once the request has been rolled back (core/transaction.py, step AUDIT)."""
-    event = _event(
-        action, resource_type, resource_id, patient_id, outcome, None, actor_id, actor_role
-    )
-    transaction.after_rollback(transaction.Step.AUDIT, lambda _error: _write([event]))
+    once the request has been rolled back (core/transaction.py, step AUDIT). Its row is
+    made then too: making it may read the database (a doctor's emergency grants), which a
+    failed PostgreSQL transaction would refuse."""
+
+    def write(_error: BaseException) -> None:
+        row = _event(
+            action, resource_type, resource_id, patient_id, outcome, None, actor_id, actor_role
+        )
+        _write([row])
+
+    transaction.after_rollback(transaction.Step.AUDIT, write)
 
 
 def written() -> list[dict]:

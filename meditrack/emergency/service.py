@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 
-from flask import current_app, g, has_app_context
+from flask import current_app, has_app_context
 from sqlalchemy import and_, not_, select
 
 from meditrack.appointments.schemas import window
-from meditrack.core import timeutil
+from meditrack.core import timeutil, transaction
 from meditrack.core.errors import Conflict, Forbidden, NotFound
 from meditrack.core.lookup import referenced
 from meditrack.core.pagination import Page, order_by, paginate
@@ -115,18 +115,20 @@ def grant_over(actor: Actor | None, patient_id: int | None) -> int | None:
 
 
 def _active_grants(doctor_id: int) -> dict[int, int]:
-    """{patient id: grant id} of the doctor's open grants, read once per request."""
-    grants = g.get("emergency_grants")
+    """{patient id: grant id} of the doctor's open grants, read once per transaction (a
+    rolled-back grant must not mark the events written after the rollback)."""
+    local = transaction.local()
+    grants = local.get("emergency_grants")
     if grants is None:
         rows = db.session.execute(
             active_emergency_access(
                 doctor_id, EmergencyAccess.patient_id, EmergencyAccess.id
             ).order_by(EmergencyAccess.id)
         )
-        grants = g.emergency_grants = dict(rows.tuples().all())
+        grants = local["emergency_grants"] = dict(rows.tuples().all())
     return grants
 
 
 def _forget_grants() -> None:
     """The doctor's grants changed in this request: read them again at the next event."""
-    g.pop("emergency_grants", None)
+    transaction.local().pop("emergency_grants", None)
