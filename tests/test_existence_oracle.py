@@ -68,23 +68,18 @@ def test_staff_are_told_a_patient_does_not_exist(client, receptionist, town):
     assert_problem(response, 422, "validation_error", "patient_id")
 
 
-def test_a_patient_booking_for_another_is_refused_alike(client, town):
-    account, doctor_id = town["patient"], town["doctor_row"]["id"]
+@pytest.mark.parametrize(
+    ("role", "status", "code"), [("patient", 403, "forbidden"), ("doctor", 404, "not_found")]
+)
+def test_a_booking_for_someone_out_of_scope_is_refused_alike(client, town, role, status, code):
+    """A patient booking for another, a doctor booking a stranger: the same answer whether
+    that patient exists or not."""
+    account, doctor_id = town[role], town["doctor_row"]["id"]
     hidden = book(
         client, account, patient_id=town["other"]["id"], doctor_id=doctor_id, start_time=future()
     )
     missing = book(client, account, patient_id=MISSING, doctor_id=doctor_id, start_time=future())
-    assert_problem(hidden, 403, "forbidden")
-    same_problem(hidden, missing, town["other"]["id"])
-
-
-def test_a_doctor_booking_a_stranger_is_refused_alike(client, town):
-    account, doctor_id = town["doctor"], town["doctor_row"]["id"]
-    hidden = book(
-        client, account, patient_id=town["other"]["id"], doctor_id=doctor_id, start_time=future()
-    )
-    missing = book(client, account, patient_id=MISSING, doctor_id=doctor_id, start_time=future())
-    assert_problem(hidden, 404, "not_found")
+    assert_problem(hidden, status, code)
     same_problem(hidden, missing, town["other"]["id"])
 
 
