@@ -74,3 +74,9 @@ def test_a_refused_request_writes_nothing(client, admin):
     _assert_problem(response, 431, "headers_too_large")
     listed = client.get("/departments", headers=admin.headers).get_json()
     assert [department["name"] for department in listed] == []
+
+
+def test_a_query_given_apart_counts_too(client):
+    """However the client builds it, the query is part of the URL."""
+    response = client.get("/health", query_string={"q": "a" * MAX_URL_BYTES})
+    _assert_problem(response, 414, "uri_too_long")

@@ -21,11 +21,15 @@ class HeadersTooLarge(AppError):
 
 
 def _url_bytes() -> int:
-    """The request target as the client sent it (gunicorn and werkzeug give RAW_URI)."""
-    raw = request.environ.get("RAW_URI")
-    if raw is None:
-        return len(request.full_path.encode())
-    return len(raw.encode("latin-1", "replace"))
+    """The request target as the client sent it: the path of RAW_URI (gunicorn's, and
+    werkzeug's), and the raw query string (werkzeug's test client leaves a query given
+    apart out of RAW_URI). WSGI strings hold the bytes as latin-1."""
+    environ = request.environ
+    path = environ.get("RAW_URI") or environ.get("PATH_INFO", "")
+    path = path.partition("?")[0]
+    query = environ.get("QUERY_STRING", "")
+    size = len(path.encode("latin-1", "replace"))
+    return size + (1 + len(query.encode("latin-1", "replace")) if query else 0)
 
 
 def _header_bytes() -> int:
