@@ -19,6 +19,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 
+# The server's settings (workers, threads, timeouts, limits) are in meditrack/serving/settings.py.
 run: install
 	$(BIN)/flask db upgrade
 	@if [ "$${MEDITRACK_DEMO:-1}" != "0" ]; then $(BIN)/flask seed-demo --if-empty; \
@@ -28,7 +29,7 @@ run: install
 	@echo "  Interactive docs http://$(HOST):$(PORT)/docs"
 	@echo "  OpenAPI spec     http://$(HOST):$(PORT)/openapi.json"
 	@echo ""
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 8 wsgi:app
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn --config python:meditrack.serving.settings wsgi:app
 
 test: install
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)

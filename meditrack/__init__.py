@@ -156,12 +156,13 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_hooks(app: Flask) -> None:
     from meditrack.auth import tokens
-    from meditrack.core import errors, http, requestlog, security, transport
+    from meditrack.core import errors, http, limits, requestlog, security, transport
 
     requestlog.register(app)
     errors.register(app)
     tokens.register(app)
     http.register(app)
+    limits.register(app)
     transport.register(app)
     security.register(app)
     http.register_body_check(app)

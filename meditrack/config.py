@@ -25,6 +25,13 @@ ARGON2_PARALLELISM = 1
 #: short enough that a forgotten grant closes by itself.
 EMERGENCY_ACCESS_MINUTES = 240
 EMERGENCY_ACCESS_MAX_MINUTES = 24 * 60
+#: The longest request target (path and query) the app reads: every URL this API makes is
+#: far shorter, and a longer one is a 414. The server's own bound on a request head
+#: (meditrack/serving/settings.py) is higher, so that the app is the one that answers.
+MAX_URL_BYTES = 8 * 1024
+#: The most header bytes (names, values, separators) a request may carry: a bearer token
+#: and the usual headers take well under 2 KiB. More is a 431.
+MAX_HEADER_BYTES = 16 * 1024
 
 
 class ConfigError(RuntimeError):
@@ -120,6 +127,8 @@ def load(instance_path: Path) -> dict:
         "ARGON2_TIME_COST": _at_least(1, "ARGON2_TIME_COST", ARGON2_TIME_COST),
         "ARGON2_MEMORY_COST": _at_least(8, "ARGON2_MEMORY_COST", ARGON2_MEMORY_COST),
         "MEDITRACK_EMERGENCY_ACCESS_MINUTES": _emergency_minutes(),
+        "MAX_URL_BYTES": MAX_URL_BYTES,
+        "MAX_HEADER_BYTES": MAX_HEADER_BYTES,
     }
 
 

@@ -1,8 +1,9 @@
 """Real gunicorn servers for the multi-process tests.
 
-Each server is started as production starts it (`gunicorn wsgi:app`, sync workers) on a
-port the kernel picks, counts as ready once GET /health answers, and is stopped with
-SIGTERM, as a process manager stops it. HTTP goes through the standard library only.
+Each server is started as production starts it (`gunicorn wsgi:app`, sync workers, or the
+arguments a test gives, such as `make run`'s) on a port the kernel picks, counts as ready
+once GET /health answers, and is stopped with SIGTERM, as a process manager stops it.
+HTTP goes through the standard library only.
 """
 
 from __future__ import annotations
@@ -31,7 +32,17 @@ LISTENING = re.compile(rb"Listening at: http://127\.0\.0\.1:(\d+)")
 # Settings are not inherited from the environment of the test run: the servers get exactly
 # the ones they are given.
 SETTING_PREFIXES = ("MEDITRACK_", "RATELIMIT_", "GUNICORN_")
-SETTINGS = {"DATABASE_URL", "JWT_SECRET_KEY", "LOG_LEVEL", "CORS_ORIGINS", "TRUSTED_PROXIES"}
+SETTINGS = {
+    "DATABASE_URL",
+    "JWT_SECRET_KEY",
+    "LOG_LEVEL",
+    "CORS_ORIGINS",
+    "TRUSTED_PROXIES",
+    "HOST",
+    "PORT",
+    "WEB_CONCURRENCY",
+    "FORWARDED_ALLOW_IPS",
+}
 
 
 @dataclass
@@ -48,7 +59,15 @@ class Answer:
 class Server:
     """One gunicorn master and its workers, in a process group of their own."""
 
-    def __init__(self, name: str, settings: dict[str, str], log_dir: Path, *, workers: int = 2):
+    def __init__(
+        self,
+        name: str,
+        settings: dict[str, str],
+        log_dir: Path,
+        *,
+        workers: int = 2,
+        arguments: list[str] | None = None,
+    ):
         self.name = name
         self.port: int | None = None
         self.signalled = False
@@ -58,23 +77,22 @@ class Server:
             for key, value in os.environ.items()
             if not key.startswith(SETTING_PREFIXES) and key not in SETTINGS
         }
+        if arguments is None:
+            arguments = [
+                "--bind",
+                f"{HOST}:0",
+                "--workers",
+                str(workers),
+                # gunicorn's control socket has one default path per user: two servers on
+                # one machine would take it from each other.
+                "--no-control-socket",
+                "--log-level",
+                "info",
+                "wsgi:app",
+            ]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "--bind",
-                    f"{HOST}:0",
-                    "--workers",
-                    str(workers),
-                    # gunicorn's control socket has one default path per user: two servers
-                    # on one machine would take it from each other.
-                    "--no-control-socket",
-                    "--log-level",
-                    "info",
-                    "wsgi:app",
-                ],
+                [sys.executable, "-m", "gunicorn", *arguments],
                 cwd=ROOT,
                 env={**env, **settings},
                 stdin=subprocess.DEVNULL,

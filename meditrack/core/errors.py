@@ -23,13 +23,18 @@ HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     409: "conflict",
     412: "precondition_failed",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
+    417: "expectation_failed",
     422: "validation_error",
     429: "rate_limited",
+    431: "headers_too_large",
     500: "internal_error",
+    501: "not_implemented",
     503: "service_unavailable",
 }
 
@@ -41,6 +46,7 @@ TITLES = {
     "forbidden": "Forbidden",
     "not_found": "Not found",
     "method_not_allowed": "Method not allowed",
+    "request_timeout": "Request timeout",
     "conflict": "Conflict",
     "duplicate": "Already exists",
     "has_dependents": "Still in use",
@@ -50,10 +56,14 @@ TITLES = {
     "idempotency_mismatch": "Idempotency key reused",
     "precondition_failed": "Precondition failed",
     "payload_too_large": "Payload too large",
+    "uri_too_long": "URI too long",
     "unsupported_media_type": "Unsupported media type",
+    "expectation_failed": "Expectation failed",
     "validation_error": "Invalid input",
     "rate_limited": "Too many requests",
+    "headers_too_large": "Request headers too large",
     "internal_error": "Internal server error",
+    "not_implemented": "Not implemented",
     "service_unavailable": "Service unavailable",
 }
 
@@ -122,8 +132,10 @@ class FieldError(AppError):
         super().__init__("The request has invalid fields.", errors=errors)
 
 
-def problem(status: int, code: str, detail: str | None = None, *, headers=None, **extra):
-    body = {
+def problem_body(status: int, code: str, detail: str | None = None, **extra) -> dict:
+    """The problem document; also written by the server itself (meditrack/serving) for
+    requests it refuses before the app sees them."""
+    return {
         "type": f"urn:meditrack:problem:{code}",
         "title": TITLES.get(code, code.replace("_", " ").capitalize()),
         "status": status,
@@ -131,7 +143,10 @@ def problem(status: int, code: str, detail: str | None = None, *, headers=None, 
         "code": code,
         **extra,
     }
-    response = jsonify(body)
+
+
+def problem(status: int, code: str, detail: str | None = None, *, headers=None, **extra):
+    response = jsonify(problem_body(status, code, detail, **extra))
     response.status_code = status
     response.mimetype = PROBLEM_JSON
     for name, value in (headers or {}).items():
