@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from itertools import islice
 
 from flask import Flask, g, jsonify, request
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
@@ -16,6 +17,9 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 #: What a 503 asks clients to wait: about the time a database restart or fail-over takes.
 RETRY_AFTER_SECONDS = 5
+#: The most fields one 422 names. A body with thousands of mistakes costs what its parse
+#: costs and answers a few KB; the rest is cut and `errors_truncated` says so.
+MAX_ERRORS = 50
 
 HTTP_CODES = {
     400: "bad_request",
@@ -135,6 +139,9 @@ class FieldError(AppError):
 def problem_body(status: int, code: str, detail: str | None = None, **extra) -> dict:
     """The problem document; also written by the server itself (meditrack/serving) for
     requests it refuses before the app sees them."""
+    if len(extra.get("errors") or ()) > MAX_ERRORS:
+        extra["errors"] = dict(islice(extra["errors"].items(), MAX_ERRORS))
+        extra["errors_truncated"] = True
     return {
         "type": f"urn:meditrack:problem:{code}",
         "title": TITLES.get(code, code.replace("_", " ").capitalize()),
@@ -155,23 +162,31 @@ def problem(status: int, code: str, detail: str | None = None, *, headers=None, 
 
 
 def flatten(messages, prefix: str = "") -> dict[str, list[str]]:
-    """{'working_hours': {0: {'start': [...]}}} -> {'working_hours.0.start': [...]}."""
+    """{'working_hours': {0: {'start': [...]}}} -> {'working_hours.0.start': [...]}.
+    Stops one past MAX_ERRORS: no more are shown, and one more says that some were cut."""
     flat: dict[str, list[str]] = {}
+    for name, texts in _flat_messages(messages, prefix):
+        flat[name] = texts
+        if len(flat) > MAX_ERRORS:
+            break
+    return flat
+
+
+def _flat_messages(messages, prefix: str) -> Iterator[tuple[str, list[str]]]:
     if isinstance(messages, Mapping):
         for key, value in messages.items():
             if key == "_schema" and prefix:
                 name = prefix  # a nested object's own error is named by its path
             else:
                 name = f"{prefix}.{key}" if prefix else str(key)
-            flat.update(flatten(value, name))
+            yield from _flat_messages(value, name)
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        flat[prefix or "_schema"] = list(messages)
+        yield prefix or "_schema", list(messages)
     elif isinstance(messages, list):
         for item in messages:
-            flat.update(flatten(item, prefix))
+            yield from _flat_messages(item, prefix)
     else:
-        flat[prefix or "_schema"] = [str(messages)]
-    return flat
+        yield prefix or "_schema", [str(messages)]
 
 
 def http_problem(error: HTTPException):
@@ -186,6 +201,8 @@ def http_problem(error: HTTPException):
         errors: dict[str, list[str]] = {}
         for location_errors in data["messages"].values():
             errors.update(flatten(location_errors))
+            if len(errors) > MAX_ERRORS:
+                break
         return problem(
             422,
             "validation_error",

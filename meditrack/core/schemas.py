@@ -9,6 +9,7 @@ import marshmallow as ma
 from marshmallow import ValidationError, fields, pre_load, validate
 
 from meditrack.core import timeutil
+from meditrack.core.errors import MAX_ERRORS
 
 #: C0, DEL and C1 (U+0080-U+009F, e.g. NEL and the 8-bit terminal escape CSI).
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -35,6 +36,23 @@ class Schema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+    @pre_load(pass_collection=True)
+    def _refuse_many_unknown(self, data, *, unknown=None, **kwargs):
+        """marshmallow stores an error for every unknown key, so 90 000 of them cost seconds
+        and a 2.5 MB answer. Past MAX_ERRORS they are refused here, after reading no more
+        keys than that (fewer are left to marshmallow, which reports them with the rest)."""
+        if unknown != ma.RAISE or not isinstance(data, dict) or len(data) <= MAX_ERRORS:
+            return data
+        known = {field.data_key or name for name, field in self.fields.items()}
+        found = []
+        for key in data:
+            if key not in known:
+                found.append(key)
+                if len(found) > MAX_ERRORS:  # one more than is shown: some were cut
+                    message = self.error_messages["unknown"]
+                    raise ValidationError({name: [message] for name in found})
+        return data
 
     @pre_load(pass_collection=True)
     def _refuse_read_only(self, data, **kwargs):
@@ -167,6 +185,23 @@ def for_update(schema_cls: type[ma.Schema]) -> ma.Schema:
     return schema_cls(partial=writable)
 
 
+class BoundedList(fields.List):
+    """A list of at most `max_items`, counted before any item is read: refusing 90 000
+    items costs their count, not the work of checking each one and reporting its errors."""
+
+    def __init__(self, inner, *, max_items: int, error: str = "At most {max} items.", **kwargs):
+        self.too_many = error.format(max=max_items)
+        # the validator never fails (the count came first); it gives the spec its maxItems
+        length = validate.Length(max=max_items, error=self.too_many)
+        super().__init__(inner, validate=[length], **kwargs)
+        self.max_items = max_items
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, list) and len(value) > self.max_items:
+            raise ValidationError(self.too_many)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class Bool(fields.Boolean):
     """A JSON true or false, nothing else ("yes", 1 and "true" are refused)."""
 
@@ -183,6 +218,7 @@ class QueryBool(fields.Boolean):
 
 __all__ = [
     "Bool",
+    "BoundedList",
     "Date",
     "DateTime",
     "Email",

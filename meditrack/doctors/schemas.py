@@ -1,8 +1,11 @@
+from itertools import groupby
+
 from marshmallow import ValidationError, validates_schema
 
 from meditrack.core.pagination import ListQuery
 from meditrack.core.schemas import (
     Bool,
+    BoundedList,
     ClockTime,
     DateTime,
     Email,
@@ -17,6 +20,9 @@ from meditrack.core.schemas import (
     validate,
 )
 from meditrack.departments.schemas import DepartmentRefSchema
+
+#: A week of split shifts needs a few dozen periods at most; the cap keeps a refusal cheap.
+MAX_WORKING_PERIODS = 50
 
 
 class WorkingPeriodSchema(Schema):
@@ -50,24 +56,35 @@ class DoctorSchema(Schema):
         validate=validate.Range(min=5, max=240),
         metadata={"description": "Length of one booking slot; default 30."},
     )
-    working_hours = fields.List(fields.Nested(WorkingPeriodSchema))
+    working_hours = BoundedList(
+        fields.Nested(WorkingPeriodSchema),
+        max_items=MAX_WORKING_PERIODS,
+        error="At most {max} working periods.",
+    )
     created_at = DateTime(dump_only=True)
     updated_at = DateTime(dump_only=True)
 
     @validates_schema
     def _periods_do_not_overlap(self, data, **kwargs):
+        """One pass over the periods sorted by weekday and start: a period overlaps an
+        earlier one exactly when it starts before the latest end so far that day. The one
+        that starts later is named (adjacent periods, 09-13 and 13-17, do not overlap)."""
         periods = data.get("working_hours") or []
+        by_start = sorted(
+            range(len(periods)),
+            key=lambda i: (periods[i]["weekday"], periods[i]["starts_at"]),
+        )
         errors = {}
-        for index, period in enumerate(periods):
-            for other in periods[:index]:
-                if (
-                    period["weekday"] == other["weekday"]
-                    and period["starts_at"] < other["ends_at"]
-                    and other["starts_at"] < period["ends_at"]
-                ):
+        for _, indices in groupby(by_start, key=lambda i: periods[i]["weekday"]):
+            first, *rest = indices
+            latest_end = periods[first]["ends_at"]
+            for index in rest:
+                period = periods[index]
+                if period["starts_at"] < latest_end:
                     errors[index] = {"start": ["Overlaps another period on the same weekday."]}
+                latest_end = max(latest_end, period["ends_at"])
         if errors:
-            raise ValidationError({"working_hours": errors})
+            raise ValidationError({"working_hours": dict(sorted(errors.items()))})
 
 
 class DoctorRefSchema(Schema):
