@@ -25,6 +25,10 @@ ARGON2_PARALLELISM = 1
 #: short enough that a forgotten grant closes by itself.
 EMERGENCY_ACCESS_MINUTES = 240
 EMERGENCY_ACCESS_MAX_MINUTES = 24 * 60
+#: The longest a statement of a request may run on PostgreSQL (0: no bound): a report or
+#: a wait for a lock that takes longer is cancelled and answered 503, well before a
+#: worker's own timeout, so a few slow requests cannot hold every worker.
+STATEMENT_TIMEOUT_MS = 5000
 
 
 class ConfigError(RuntimeError):
@@ -120,6 +124,9 @@ def load(instance_path: Path) -> dict:
         "ARGON2_TIME_COST": _at_least(1, "ARGON2_TIME_COST", ARGON2_TIME_COST),
         "ARGON2_MEMORY_COST": _at_least(8, "ARGON2_MEMORY_COST", ARGON2_MEMORY_COST),
         "MEDITRACK_EMERGENCY_ACCESS_MINUTES": _emergency_minutes(),
+        "MEDITRACK_STATEMENT_TIMEOUT_MS": _at_least(
+            0, "MEDITRACK_STATEMENT_TIMEOUT_MS", STATEMENT_TIMEOUT_MS
+        ),
     }
 
 
