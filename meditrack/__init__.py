@@ -9,6 +9,7 @@ from flask import Flask
 
 from meditrack import config as settings
 from meditrack.core import (
+    postgres,  # noqa: F401  (registers the PostgreSQL statement timeout)
     sqlite,  # noqa: F401  (registers the SQLite connection hooks)
     transaction,
 )

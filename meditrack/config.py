@@ -32,6 +32,10 @@ MAX_URL_BYTES = 8 * 1024
 #: The most header bytes (names, values, separators) a request may carry: a bearer token
 #: and the usual headers take well under 2 KiB. More is a 431.
 MAX_HEADER_BYTES = 16 * 1024
+#: The longest a statement of a request may run on PostgreSQL (0: no bound): a report or
+#: a wait for a lock that takes longer is cancelled and answered 503, well before a
+#: worker's own timeout, so a few slow requests cannot hold every worker.
+STATEMENT_TIMEOUT_MS = 5000
 
 
 class ConfigError(RuntimeError):
@@ -129,6 +133,9 @@ def load(instance_path: Path) -> dict:
         "MEDITRACK_EMERGENCY_ACCESS_MINUTES": _emergency_minutes(),
         "MAX_URL_BYTES": MAX_URL_BYTES,
         "MAX_HEADER_BYTES": MAX_HEADER_BYTES,
+        "MEDITRACK_STATEMENT_TIMEOUT_MS": _at_least(
+            0, "MEDITRACK_STATEMENT_TIMEOUT_MS", STATEMENT_TIMEOUT_MS
+        ),
     }
 
 

@@ -69,6 +69,7 @@ TITLES = {
     "internal_error": "Internal server error",
     "not_implemented": "Not implemented",
     "service_unavailable": "Service unavailable",
+    "query_timeout": "Query timed out",
 }
 
 
@@ -231,6 +232,9 @@ def integrity_problem(error: IntegrityError):
 #: a serialization failure, a lock it may not wait for): nothing was written, and the
 #: same request sent again will most likely go through.
 COLLISIONS = {"40P01", "40001", "55P03"}
+#: A statement cancelled by the server: on PostgreSQL, the statement timeout that bounds
+#: every request (core/postgres.py).
+QUERY_CANCELED = "57014"
 
 
 def database_unavailable(
@@ -238,6 +242,7 @@ def database_unavailable(
     detail: str = "The database is unavailable; try again.",
     *,
     retry_after: int = RETRY_AFTER_SECONDS,
+    code: str = "service_unavailable",
     **extra,
 ):
     """The database cannot be reached: a 503 the client may retry. The cause is logged
@@ -255,7 +260,7 @@ def database_unavailable(
     )
     return problem(
         503,
-        "service_unavailable",
+        code,
         detail,
         headers={"Retry-After": str(retry_after)},
         **extra,
@@ -278,7 +283,13 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _database_down(error: OperationalError):
-        if getattr(error.orig, "sqlstate", None) in COLLISIONS:
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        if sqlstate == QUERY_CANCELED:
+            detail = (
+                "The request took too long in the database and was stopped; nothing was changed."
+            )
+            return database_unavailable(error, detail, code="query_timeout")
+        if sqlstate in COLLISIONS:
             detail = "The request collided with a concurrent change and was undone; send it again."
             return database_unavailable(error, detail, retry_after=1)
         return database_unavailable(error)

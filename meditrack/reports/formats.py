@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 
 from marshmallow import Schema, fields
+
+from meditrack.reports import buckets
 
 
 def flatten(row: Mapping, prefix: str = "") -> dict:
@@ -58,6 +61,12 @@ def _cell(value):
     return value
 
 
+@dataclass(frozen=True)
+class Chart:
+    body: bytes
+    bucket: str | None = None  # what one bar stands for, where the chart draws a time axis
+
+
 STATUS_COLOURS = {
     "completed": "#2e7d32",
     "checked_in": "#0277bd",
@@ -103,56 +112,117 @@ def _legend_beside(axes, title: str) -> None:
     )
 
 
-def daily_chart(rows: list[Mapping], first: date, last: date) -> bytes:
+def daily_chart(rows: list[Mapping], first: date, last: date) -> Chart:
+    """Days up to about three months, then weeks, then months (reports/buckets.py)."""
     import matplotlib.dates as mdates
 
+    unit = buckets.unit_for(first, last)
+    series = buckets.group(rows, list(STATUS_COLOURS), unit)
+
     def draw(axes):
-        days = [row["date"] for row in rows]
-        bottom = [0] * len(rows)
-        for status, colour in STATUS_COLOURS.items():
-            values = [row[status] for row in rows]
-            axes.bar(days, values, bottom=bottom, color=colour, label=status.replace("_", " "))
-            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        stacked_bars(axes, series, STATUS_COLOURS)
         # At most about a dozen date labels, whatever the length of the range; whole days
         # only, never hours.
-        if len(days) <= 31:
-            locator = mdates.DayLocator(interval=-(-len(days) // 12))
+        if unit == buckets.Unit.DAY and len(series) <= 31:
+            locator = mdates.DayLocator(interval=-(-len(series) // 12))
             formatter = mdates.DateFormatter("%b %d")
         else:
             locator = mdates.AutoDateLocator(minticks=3, maxticks=12)
             formatter = mdates.ConciseDateFormatter(locator)
         axes.xaxis.set_major_locator(locator)
         axes.xaxis.set_major_formatter(formatter)
-        if days:
-            axes.set_xlim(mdates.date2num(days[0]) - 0.7, mdates.date2num(days[-1]) + 0.7)
-        axes.set_xlabel("Day")
+        axes.set_xlim(mdates.date2num(first) - 0.7, mdates.date2num(last) + 0.7)
+        axes.set_xlabel(AXIS_LABELS[unit])
         axes.set_ylabel("Appointments")
         axes.yaxis.get_major_locator().set_params(integer=True)
         _legend_beside(axes, "Status")
 
-    return _png(draw, "Appointments per day by status", first, last)
+    body = _png(draw, f"Appointments per {unit} by status", first, last)
+    return Chart(body, bucket=unit)
 
 
-def utilization_chart(rows: list[Mapping], label: str, first: date, last: date) -> bytes:
-    # Busiest first; the figure grows with the number of bars so that every name stays legible.
+AXIS_LABELS = {
+    buckets.Unit.DAY: "Day",
+    buckets.Unit.WEEK: "Week (Monday to Sunday)",
+    buckets.Unit.MONTH: "Month",
+}
+
+
+def stacked_bars(axes, series: list[buckets.Bucket], colours: Mapping[str, str]) -> None:
+    """One bar per bucket, its segments stacked in the order of `colours`. Each segment
+    colour is one collection of rectangles: a bar chart's own patches (one artist per
+    segment, each with its own transforms and limit updates) cost about 1.5 ms apiece,
+    which was 9 of the 12 seconds of a daily chart over three years."""
+    import numpy as np
+    from matplotlib.collections import PolyCollection
+    from matplotlib.dates import date2num
+
+    axes.xaxis_date()
+    # A bucket's days span [first - 0.5, last + 0.5]; a tenth of that is left free at
+    # each side, so that the bars stand apart (a day's bar is 0.8 wide, on its date).
+    start = date2num([bucket.first for bucket in series]) - 0.5
+    end = date2num([bucket.last for bucket in series]) + 0.5
+    left, right = start + 0.1 * (end - start), end - 0.1 * (end - start)
+    bottom = np.zeros(len(series))
+    for key, colour in colours.items():
+        top = bottom + np.array([bucket.counts[key] for bucket in series], dtype=float)
+        corners = [(left, bottom), (left, top), (right, top), (right, bottom)]
+        rectangles = np.stack([np.column_stack(corner) for corner in corners], axis=1)
+        axes.add_collection(
+            PolyCollection(
+                rectangles,
+                facecolors=colour,
+                edgecolors="none",
+                label=key.replace("_", " "),
+            ),
+            autolim=False,
+        )
+        bottom = top
+    axes.set_ylim(0, max(float(bottom.max(initial=0)), 1) * 1.05)
+
+
+def utilization_chart(rows: list[Mapping], label: str, first: date, last: date) -> Chart:
+    """Busiest first; the figure grows with the number of bars so that every name stays
+    legible. The cost is in the text (a name and a figure per bar): the names are plain
+    texts beside the axis rather than tick labels, each of which is a tick with two
+    labels and two markers of its own, and the bars are one collection. A third less
+    time than a bar chart with labelled ticks; 30 doctors draw in about 0.4 s."""
+    import numpy as np
+    from matplotlib.collections import PolyCollection
+    from matplotlib.transforms import blended_transform_factory
+
     ranked = sorted(rows, key=lambda row: (-(row["utilization"] or 0), row["name"]))
 
     def draw(axes):
-        names = [row["name"] for row in ranked]
-        values = [(row["utilization"] or 0) * 100 for row in ranked]
-        bars = axes.barh(names, values, color="#1e88e5")
-        axes.bar_label(bars, labels=[f"{v:.0f}%" for v in values], padding=3, fontsize="small")
-        axes.invert_yaxis()
-        axes.margins(y=0.01)
+        values = np.array([(row["utilization"] or 0) * 100 for row in ranked], dtype=float)
+        rank = np.arange(len(ranked), dtype=float)
+        zero = np.zeros(len(ranked))
+        corners = [
+            (zero, rank - 0.4),
+            (zero, rank + 0.4),
+            (values, rank + 0.4),
+            (values, rank - 0.4),
+        ]
+        rectangles = np.stack([np.column_stack(corner) for corner in corners], axis=1)
+        axes.add_collection(
+            PolyCollection(rectangles, facecolors="#1e88e5", edgecolors="none"), autolim=False
+        )
+        beside_axis = blended_transform_factory(axes.transAxes, axes.transData)
+        for y, (row, value) in enumerate(zip(ranked, values, strict=True)):
+            axes.text(-0.01, y, row["name"], transform=beside_axis, ha="right", va="center")
+            axes.text(value, y, f" {value:.0f}%", va="center", fontsize="small")
+        axes.set_yticks([])
+        axes.set_ylim(len(ranked) - 0.4, -0.6)  # the busiest at the top
         axes.set_xlabel("Utilization (% of available minutes booked)")
-        axes.set_ylabel(label)
         axes.set_xlim(0, max([100, *values]) * 1.1)
 
     height = max(5.5, 1.4 + 0.28 * len(rows))
-    return _png(draw, f"Utilization by {label.lower()}", first, last, height=height, grid="x")
+    return Chart(
+        _png(draw, f"Utilization by {label.lower()}", first, last, height=height, grid="x")
+    )
 
 
-def demographics_chart(rows: list[Mapping], first: date, last: date) -> bytes:
+def demographics_chart(rows: list[Mapping], first: date, last: date) -> Chart:
     def draw(axes):
         bands = [row["age_band"] for row in rows]
         bottom = [0] * len(rows)
@@ -165,4 +235,4 @@ def demographics_chart(rows: list[Mapping], first: date, last: date) -> bytes:
         axes.yaxis.get_major_locator().set_params(integer=True)
         _legend_beside(axes, "Gender")
 
-    return _png(draw, "Active patients by age band and gender", first, last)
+    return Chart(_png(draw, "Active patients by age band and gender", first, last))

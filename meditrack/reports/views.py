@@ -58,8 +58,11 @@ def _answer(
         body = formats.to_csv(schema.dump(rows, many=True), formats.columns(schema))
         mimetype = "text/csv"
     else:
-        body, mimetype = chart(data, window.first, window.last), "image/png"
+        drawn = chart(data, window.first, window.last)
+        body, mimetype = drawn.body, "image/png"
     response = Response(body, mimetype=mimetype)
+    if fmt == "png" and drawn.bucket:
+        response.headers["X-Chart-Bucket"] = drawn.bucket
     response.headers["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
     return response
 
