@@ -34,6 +34,8 @@ from meditrack.doctors.models import Doctor, WorkingPeriod
 from meditrack.extensions import db
 from meditrack.patients.models import Patient
 from meditrack.patients.service import new_mrn
+from meditrack.users import service as users_service
+from meditrack.users.emails import canonical_email
 from meditrack.users.models import Role, User
 
 PASSWORD = "meditrack-demo-2026"
@@ -721,12 +723,14 @@ def _unique(candidate: str, taken: set[str]) -> str:
 
 
 def _find_user(email: str) -> User | None:
-    return db.session.scalar(select(User).where(func.lower(User.email) == email))
+    return users_service.find_by_email(email)
 
 
 def _echo_logins(echo: Callable[[str], object]) -> None:
     doctor = db.session.scalar(
-        select(Doctor).join(User, User.id == Doctor.user_id).where(User.email == DOCTOR_EMAIL)
+        select(Doctor)
+        .join(User, User.id == Doctor.user_id)
+        .where(User.email_key == canonical_email(DOCTOR_EMAIL))
     )
     rows = [
         (ADMIN_EMAIL, Role.ADMIN.value),

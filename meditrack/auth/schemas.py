@@ -1,6 +1,7 @@
-from marshmallow import ValidationError, validates_schema
+from marshmallow import ValidationError, validates, validates_schema
 
-from meditrack.core.schemas import Email, Schema, ShortText, Trimmed, fields, validate
+from meditrack.core.schemas import EMAIL_MAX, Email, Schema, ShortText, Trimmed, fields, validate
+from meditrack.users.emails import canonical_email
 from meditrack.users.models import ROLE_VALUES
 from meditrack.users.schemas import UserSchema
 
@@ -9,7 +10,7 @@ Password = lambda: fields.String(required=True, validate=validate.Length(min=10,
 
 def password_problem(password: str, *, email: str | None, name: str | None) -> str | None:
     lowered = password.strip().lower()
-    if email and lowered == email.strip().lower():
+    if email and canonical_email(password) == canonical_email(email):
         return "The password must not be your email."
     if name and lowered == name.strip().lower():
         return "The password must not be your name."
@@ -21,6 +22,12 @@ class RegisterSchema(Schema):
     email = Email(required=True)
     password = Password()
     role = fields.String(load_default="patient", validate=validate.OneOf(ROLE_VALUES))
+
+    @validates("email")
+    def _key_fits(self, value: str, **kwargs):
+        # Case folding and NFKC can lengthen an address (ß is ss): the key must fit too.
+        if len(canonical_email(value)) > EMAIL_MAX:
+            raise ValidationError(f"Longer than {EMAIL_MAX} characters once normalised.")
 
     @validates_schema
     def _password_not_obvious(self, data, **kwargs):

@@ -11,6 +11,7 @@ from limits import RateLimitItem, parse
 
 from meditrack.core.errors import RateLimited
 from meditrack.extensions import limiter
+from meditrack.users.emails import canonical_email
 
 
 def _limits(email: str, ip: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
@@ -26,8 +27,10 @@ def _limits(email: str, ip: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
 
 
 def _digest(email: str) -> str:
-    """The counter is keyed by a digest: the store (Redis) never holds an address."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    """The counter is keyed by a digest of the canonical form, the one the account lookup
+    compares: every variant that reaches an account counts against it. The store (Redis)
+    never holds an address."""
+    return hashlib.sha256(canonical_email(email).encode()).hexdigest()[:32]
 
 
 def _enabled() -> bool:

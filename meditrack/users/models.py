@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, String, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from meditrack.core.db import TimestampMixin
 from meditrack.extensions import db
+from meditrack.users.emails import canonical_email
 
 
 class Role(StrEnum):
@@ -24,15 +25,25 @@ class User(TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
+    #: As the user typed it, for display.
     email: Mapped[str] = mapped_column(String(254))
+    #: canonical_email(email): what sign-in, lookup and uniqueness compare (users/emails.py).
+    email_key: Mapped[str] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), index=True)
     is_active: Mapped[bool] = mapped_column(default=True)
 
     __table_args__ = (
         CheckConstraint(f"role IN {ROLE_VALUES!r}", name="role"),
-        Index("uq_users_email_lower", func.lower(email), unique=True),
+        Index("uq_users_email_key", email_key, unique=True),
     )
+
+    @validates("email")
+    def _keyed(self, _name: str, value: str) -> str:
+        # Set with the address, wherever an account is made or changed, so that no path
+        # can store an email without its key.
+        self.email_key = canonical_email(value)
+        return value
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from meditrack.auth import tokens
@@ -12,6 +12,7 @@ from meditrack.core.errors import Conflict, NotFound
 from meditrack.core.pagination import Page, order_by, paginate, search
 from meditrack.extensions import db
 from meditrack.permissions import Actor, require_role
+from meditrack.users.emails import canonical_email
 from meditrack.users.models import Role, User
 
 SORTS = {"name": User.name, "email": User.email, "created_at": User.created_at}
@@ -35,9 +36,10 @@ def get_user(*, actor: Actor, user_id: int) -> User:
 
 
 def find_by_email(email: str) -> User | None:
-    # Both sides through the database's lower(), as in the unique index: Python's
-    # str.lower() folds letters (Ä) that SQLite's lower() leaves alone.
-    return db.session.scalar(select(User).where(func.lower(User.email) == func.lower(email)))
+    """The account this address reaches: compared in canonical form, in Python on both
+    sides (the stored key was made by the same function), never by the database's lower(),
+    which folds other letters than the throttle does."""
+    return db.session.scalar(select(User).where(User.email_key == canonical_email(email)))
 
 
 def update_user(*, actor: Actor, user: User, changes: Mapping) -> User:
