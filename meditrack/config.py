@@ -127,6 +127,7 @@ def load(instance_path: Path) -> dict:
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "meditrack"),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
         "CORS_ORIGINS": cors_origins(os.environ.get("CORS_ORIGINS", "")),
+        "MEDITRACK_PUBLIC_URL": public_url(os.environ.get("MEDITRACK_PUBLIC_URL", "")),
         "TRUSTED_PROXIES": _count("TRUSTED_PROXIES", os.environ.get("TRUSTED_PROXIES", "0")),
         "ARGON2_TIME_COST": _at_least(1, "ARGON2_TIME_COST", ARGON2_TIME_COST),
         "ARGON2_MEMORY_COST": _at_least(8, "ARGON2_MEMORY_COST", ARGON2_MEMORY_COST),
@@ -137,6 +138,16 @@ def load(instance_path: Path) -> dict:
             0, "MEDITRACK_STATEMENT_TIMEOUT_MS", STATEMENT_TIMEOUT_MS
         ),
     }
+
+
+def public_url(raw: str) -> str:
+    """The address clients reach the API at (scheme://host[:port][/prefix]), for absolute
+    URLs in Link headers; empty: those URLs are relative. Never the request's Host header,
+    which the client chooses."""
+    url = raw.strip().rstrip("/")
+    if url and not url.startswith(("http://", "https://")):
+        raise ConfigError(f"MEDITRACK_PUBLIC_URL {url!r} must start with http:// or https://")
+    return url
 
 
 def cors_origins(raw: str) -> frozenset[str]:

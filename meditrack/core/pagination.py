@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import marshmallow as ma
-from flask import request
+from flask import current_app, request
 from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select
 
 from meditrack.core.schemas import MAX_ID, Int, Trimmed, fields, validate
@@ -182,7 +182,9 @@ def link_headers(page: int, per_page: int, total: int) -> dict[str, str]:
         links["prev"] = min(page - 1, last)
     if page < last:
         links["next"] = page + 1
-    base = request.base_url
+    # A relative reference (RFC 8288 allows one) or the configured public URL: never the
+    # Host header, which would let a client make the API link to a site of its choosing.
+    base = (current_app.config.get("MEDITRACK_PUBLIC_URL") or request.script_root) + request.path
     params = request.args.to_dict(flat=False)
 
     def url(number: int) -> str:
