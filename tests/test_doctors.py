@@ -173,6 +173,85 @@ def test_adjacent_periods_on_one_weekday_do_not_overlap(client, admin, valid):
     assert response.get_json()["working_hours"] == sorted(periods, key=lambda p: p["start"])
 
 
+def periods(count: int) -> list[dict]:
+    """`count` half-hour periods, none overlapping: one each weekday from 06:00, then 07:00..."""
+    return [
+        {"weekday": i % 7, "start": f"{6 + i // 7:02d}:00", "end": f"{6 + i // 7:02d}:30"}
+        for i in range(count)
+    ]
+
+
+def test_fifty_working_periods_are_accepted(client, app, admin, valid):
+    response = post(client, admin, {**valid, "working_hours": periods(50)})
+    assert response.status_code == 201, response.get_json()
+    assert len(response.get_json()["working_hours"]) == 50
+    assert count_rows(app, "doctor_working_hours") == 50
+
+
+@pytest.mark.parametrize("count", [51, 10_000])
+def test_more_than_fifty_working_periods_are_refused(client, app, admin, valid, factory, count):
+    doctor = factory.doctor(working_hours=periods(2))
+    before = get(client, admin, doctor["id"]).get_json()
+
+    created = post(client, admin, {**valid, "working_hours": periods(count)})
+    replaced = client.put(
+        f"/doctors/{doctor['id']}", json={"working_hours": periods(count)}, headers=admin.headers
+    )
+
+    for response in (created, replaced):
+        body = assert_problem(response, 422, "validation_error")
+        assert body["errors"] == {"working_hours": ["At most 50 working periods."]}
+    assert count_rows(app, "doctors") == 1
+    assert count_rows(app, "doctor_working_hours") == 2
+    assert get(client, admin, doctor["id"]).get_json() == before
+
+
+def hours(*spans: str) -> list[dict]:
+    """hours("0 09:00-12:00", ...): periods as `weekday start-end`."""
+    result = []
+    for span in spans:
+        weekday, times = span.split()
+        start, end = times.split("-")
+        result.append({"weekday": int(weekday), "start": start, "end": end})
+    return result
+
+
+@pytest.mark.parametrize(
+    ("sent", "named"),
+    [
+        (hours("1 13:00-14:00", "1 09:00-17:00"), {0}),
+        (hours("3 11:00-13:00", "3 09:00-10:00", "3 08:00-12:00"), {0, 1}),
+        (hours("2 09:00-10:00", "2 09:00-11:00"), {1}),
+        (hours("4 15:00-16:00", "0 09:00-17:00", "4 08:00-18:00", "4 10:00-11:00"), {0, 3}),
+        (hours("5 12:00-13:00", "5 09:00-12:00", "5 11:59-12:01"), {0, 2}),
+    ],
+    ids=[
+        "inside-an-earlier-one",
+        "past-a-short-neighbour",
+        "same-start",
+        "other-day-between",
+        "tie",
+    ],
+)
+def test_overlaps_in_unsorted_periods_are_found(client, app, admin, valid, sent, named):
+    """The period that starts later is named, also when the one it overlaps is not its
+    neighbour in start order (08-12 covers 11-13 though 09-10 lies between)."""
+    response = post(client, admin, {**valid, "working_hours": sent})
+    body = assert_problem(response, 422, "validation_error")
+    assert body["errors"] == {
+        f"working_hours.{index}.start": ["Overlaps another period on the same weekday."]
+        for index in sorted(named)
+    }
+    assert count_rows(app, "doctors") == 0
+
+
+def test_unsorted_adjacent_periods_on_several_weekdays_are_accepted(client, admin, valid):
+    sent = hours("1 13:00-17:00", "0 17:00-18:00", "1 09:00-13:00", "0 09:00-17:00")
+    response = post(client, admin, {**valid, "working_hours": sent})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["working_hours"] == [sent[3], sent[1], sent[2], sent[0]]
+
+
 # --- user link and duplicates ----------------------------------------------------------
 
 

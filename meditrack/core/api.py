@@ -26,6 +26,9 @@ class ProblemSchema(ma.Schema):
         values=ma.fields.List(ma.fields.String()),
         metadata={"description": "validation_error only: messages per (flattened) field."},
     )
+    errors_truncated = ma.fields.Boolean(
+        metadata={"description": "Present (true) when `errors` names only the first 50 fields."}
+    )
     conflicts = ma.fields.List(ma.fields.Dict(), metadata={"description": "Clashing times."})
 
 
