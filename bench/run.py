@@ -182,7 +182,7 @@ def _run_size(
         server.memory.mark()
         app_peak, app_workers = server.memory.run_peak, len(server.memory.pids)
     floor_peak = 0
-    if any(scenario.name == "patient_get" for scenario in chosen):
+    if any(scenario.name == "patient_get" or scenario.floored for scenario in chosen):
         floor_env = {**env, "BENCH_FLOOR_DSN": url}
         with Server("bench.floor:app", settings, floor_env, scratch / f"floor-{size}.log") as floor:
             rows.append(_measure(floor, FLOOR, hospital, None, load, warmup, wrk, scratch))
@@ -196,9 +196,18 @@ def _run_size(
         by_name = {row.scenario: row for row in rows}
         if by_name["floor_patient_get"].rps:
             for scenario in ("patient_get", "flask_floor_patient_get"):
-                by_name[scenario].floor_ratio = round(
-                    by_name[scenario].rps / by_name["floor_patient_get"].rps, 3
-                )
+                if scenario in by_name:
+                    by_name[scenario].floor_ratio = round(
+                        by_name[scenario].rps / by_name["floor_patient_get"].rps, 3
+                    )
+            # A chart may be too slow for wrk (timed one request at a time, no req/s): its
+            # ratio is of latencies, the floor's p50 over its own (one request in flight
+            # per connection, so the same as req/s where both exist).
+            floor_p50 = by_name["floor_patient_get"].p50_ms
+            for scenario in chosen:
+                row = by_name[scenario.name]
+                if scenario.floored and row.p50_ms and floor_p50:
+                    row.floor_ratio = round(floor_p50 / row.p50_ms, 6)
     return {
         "patients": size,
         "database": name,
@@ -389,7 +398,7 @@ def render(report: dict) -> str:
                 "-" if row["error"] else f"{row['rps']:,.0f}",
                 "-" if row["error"] else f"{row['p50_ms']:.1f}" + ("*" if row["serial"] else ""),
                 "-" if row["error"] else f"{row['p99_ms']:.1f}" + ("*" if row["serial"] else ""),
-                "" if row["floor_ratio"] is None else f"{row['floor_ratio']:.2f}",
+                _ratio(row["floor_ratio"]),
                 f"{row['rss_peak_mb']:.0f}",
                 _errors(row),
                 f"{row['kb_per_response']:.1f}",
@@ -442,6 +451,13 @@ def render(report: dict) -> str:
         mark = {True: "met   ", False: "MISSED", None: "n/a   "}[target["met"]]
         lines.append(f"  {mark} {target['target']}: {target['measured']}")
     return "\n".join(lines)
+
+
+def _ratio(value: float | None) -> str:
+    """Two decimals; two significant digits below 0.1 (a chart is a few thousandths)."""
+    if value is None:
+        return ""
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.2g}"
 
 
 def _serial_at(run: dict, row: dict) -> int:

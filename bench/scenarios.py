@@ -23,6 +23,8 @@ from bench.schedule import DoctorPlan, free_slots
 #: Requests per second a booking scenario will not exceed: slots are prepared for it.
 MAX_BOOKINGS_PER_SECOND = 1500
 REPORT_DAYS = 365
+#: The longest range a report takes (three years, less a day: 2024 is a leap year).
+CHART_DAYS = 3 * 365
 
 
 @dataclass
@@ -135,6 +137,7 @@ class Scenario:
     kind: str = "read"  # read: latency targets; write: bookings
     distinct: bool = False  # every request must differ (bookings): never replayed
     growth: bool = False  # p50 must not grow with the size (lists, search, access log)
+    floored: bool = False  # measured against the floor of the same run ("x floor")
 
 
 def get(path: str) -> str:
@@ -209,10 +212,12 @@ def _department_slots(h: Hospital, rng: random.Random, n: int) -> Lines:
     ]
 
 
-def _report(path: str) -> Callable[[Hospital, random.Random, int], Lines]:
+def _report(
+    path: str, days: int = REPORT_DAYS, fmt: str = "json"
+) -> Callable[[Hospital, random.Random, int], Lines]:
     def build(h: Hospital, rng: random.Random, n: int) -> Lines:
-        first = h.today - timedelta(days=REPORT_DAYS - 1)
-        return [get(f"{path}?from={first}&to={h.today}")]
+        first = h.today - timedelta(days=days - 1)
+        return [get(f"{path}?from={first}&to={h.today}&format={fmt}")]
 
     return build
 
@@ -252,6 +257,15 @@ SCENARIOS = (
              "appointments", _report("/reports/appointments/daily")),
     Scenario("report_demographics", "GET /reports/patients/demographics", "receptionist",
              "patients", _report("/reports/patients/demographics")),
+    Scenario("chart_daily_3y", "GET /reports/appointments/daily?format=png: three years "
+             "(monthly bars)", "receptionist", "appointments",
+             _report("/reports/appointments/daily", CHART_DAYS, "png"), floored=True),
+    Scenario("chart_daily_90d", "GET /reports/appointments/daily?format=png: 90 days "
+             "(daily bars)", "receptionist", "appointments",
+             _report("/reports/appointments/daily", 90, "png"), floored=True),
+    Scenario("chart_doctors", "GET /reports/doctors?format=png: one year, a bar per doctor",
+             "receptionist", "appointments", _report("/reports/doctors", fmt="png"),
+             floored=True),
     Scenario("access_log_own", "GET /patients/{own id}/access-log: the patient's own",
              "patient", "audit_events", _own_access_log, growth=True),
     Scenario("access_log_admin", "GET /patients/{id}/access-log: a random patient's",

@@ -14,6 +14,8 @@ READ_RPS, FLOOR_RATIO = 1500, 0.45
 BOOKING_RPS = 300
 SLOTS_P50_MS = 20
 REPORT_P50_MS = 500
+CHARTS = ("chart_daily_3y", "chart_daily_90d", "chart_doctors")
+CHART_P50_MS = 1000
 RSS_MB = 150
 
 
@@ -71,6 +73,11 @@ def evaluate(report: dict) -> list[dict]:
         if found:
             add(f"{name} p50 < {REPORT_P50_MS} ms", f"{found['p50_ms']:.1f} ms",
                 found["p50_ms"] < REPORT_P50_MS)  # fmt: skip
+    for name in CHARTS:
+        found = row(name)
+        if found:
+            add(f"{name} p50 < {CHART_P50_MS} ms", f"{found['p50_ms']:.1f} ms",
+                found["p50_ms"] < CHART_P50_MS)  # fmt: skip
     peak = run["app_worker_peak_rss_mb"]
     add(f"worker peak RSS < {RSS_MB} MB over the run", f"{peak:.0f} MB", peak < RSS_MB)
     return out

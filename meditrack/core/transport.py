@@ -28,7 +28,8 @@ CORS_REQUEST_HEADERS = (
     "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-ID"
 )
 CORS_EXPOSED_HEADERS = (
-    "ETag, Location, Link, X-Total-Count, X-Request-ID, Retry-After, Content-Disposition"
+    "ETag, Location, Link, X-Total-Count, X-Request-ID, Retry-After, Content-Disposition, "
+    "X-Chart-Bucket"
 )
 CORS_MAX_AGE = "600"
 
