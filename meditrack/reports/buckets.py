@@ -22,7 +22,7 @@ class Unit(StrEnum):
     MONTH = "month"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Bucket:
     """One bar: the days first to last (both inclusive, inside the range) and their counts."""
 
@@ -56,9 +56,9 @@ def group(rows: Sequence[Mapping], keys: Sequence[str], unit: Unit) -> list[Buck
         day = row["date"]
         if buckets and _start_of(day, unit) == _start_of(buckets[-1].first, unit):
             current = buckets[-1]
+            current.last = day
             for key in keys:
                 current.counts[key] += row[key]
-            buckets[-1] = Bucket(current.first, day, current.counts)
         else:
             buckets.append(Bucket(day, day, {key: row[key] for key in keys}))
     return buckets

@@ -148,6 +148,15 @@ AXIS_LABELS = {
 }
 
 
+def _rectangles(x0, y0, x1, y1):
+    """Rectangles from arrays of their opposite corners, as a PolyCollection takes them
+    (one (4, 2) array of vertices per rectangle)."""
+    import numpy as np
+
+    corners = [(x0, y0), (x0, y1), (x1, y1), (x1, y0)]
+    return np.stack([np.column_stack(corner) for corner in corners], axis=1)
+
+
 def stacked_bars(axes, series: list[buckets.Bucket], colours: Mapping[str, str]) -> None:
     """One bar per bucket, its segments stacked in the order of `colours`. Each segment
     colour is one collection of rectangles: a bar chart's own patches (one artist per
@@ -166,11 +175,9 @@ def stacked_bars(axes, series: list[buckets.Bucket], colours: Mapping[str, str])
     bottom = np.zeros(len(series))
     for key, colour in colours.items():
         top = bottom + np.array([bucket.counts[key] for bucket in series], dtype=float)
-        corners = [(left, bottom), (left, top), (right, top), (right, bottom)]
-        rectangles = np.stack([np.column_stack(corner) for corner in corners], axis=1)
         axes.add_collection(
             PolyCollection(
-                rectangles,
+                _rectangles(left, bottom, right, top),
                 facecolors=colour,
                 edgecolors="none",
                 label=key.replace("_", " "),
@@ -197,13 +204,7 @@ def utilization_chart(rows: list[Mapping], label: str, first: date, last: date) 
         values = np.array([(row["utilization"] or 0) * 100 for row in ranked], dtype=float)
         rank = np.arange(len(ranked), dtype=float)
         zero = np.zeros(len(ranked))
-        corners = [
-            (zero, rank - 0.4),
-            (zero, rank + 0.4),
-            (values, rank + 0.4),
-            (values, rank - 0.4),
-        ]
-        rectangles = np.stack([np.column_stack(corner) for corner in corners], axis=1)
+        rectangles = _rectangles(zero, rank - 0.4, values, rank + 0.4)
         axes.add_collection(
             PolyCollection(rectangles, facecolors="#1e88e5", edgecolors="none"), autolim=False
         )

@@ -137,6 +137,17 @@ def refusal_for(error: BaseException) -> Refusal | None:
     return Refusal(400, "The request is not valid HTTP.")
 
 
+def _receive(conn) -> bytes | None:
+    """What a readable socket holds: None when nothing after all, b"" when the client has
+    gone (closed, or a socket error)."""
+    try:
+        return conn.sock.recv(READ_CHUNK)
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
+        return b""
+
+
 class Connection(TConn):
     """A client connection, with what the event loop has read of its next request."""
 
@@ -189,12 +200,9 @@ class HeadFirstWorker(ThreadWorker):
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._read, conn))
 
     def _read(self, conn, _sock):
-        try:
-            chunk = conn.sock.recv(READ_CHUNK)
-        except (BlockingIOError, InterruptedError):
+        chunk = _receive(conn)
+        if chunk is None:
             return
-        except OSError:
-            chunk = b""
         if not chunk:  # the client has gone
             self._stop_reading(conn)
             self._close(conn)
@@ -255,13 +263,7 @@ class HeadFirstWorker(ThreadWorker):
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._drain, conn))
 
     def _drain(self, conn, _sock):
-        try:
-            chunk = conn.sock.recv(READ_CHUNK)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            chunk = b""
-        if not chunk:
+        if _receive(conn) == b"":
             self._end_linger(conn)
 
     def _end_linger(self, conn) -> None:
