@@ -10,6 +10,7 @@ from flask import Flask
 from meditrack import config as settings
 from meditrack.core import (
     postgres,  # noqa: F401  (registers the PostgreSQL statement timeout)
+    slots,
     sqlite,  # noqa: F401  (registers the SQLite connection hooks)
     transaction,
 )
@@ -120,6 +121,7 @@ def _bind_extensions(app: Flask) -> None:
     ma.init_app(app)
     jwt.init_app(app)
     limiter.init_app(app)
+    slots.init_app(app)
     api.init_app(app)
 
 

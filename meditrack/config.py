@@ -124,6 +124,7 @@ def load(instance_path: Path) -> dict:
             "MEDITRACK_LOGIN_EMAIL_LIMIT", "5 per 15 minutes"
         ),
         "MEDITRACK_LOGIN_IP_LIMIT": os.environ.get("MEDITRACK_LOGIN_IP_LIMIT", "50 per 15 minutes"),
+        "MEDITRACK_REGISTER_IP_LIMIT": os.environ.get("MEDITRACK_REGISTER_IP_LIMIT", "20 per hour"),
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "meditrack"),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
         "CORS_ORIGINS": cors_origins(os.environ.get("CORS_ORIGINS", "")),

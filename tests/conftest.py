@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 os.environ.setdefault("JWT_SECRET_KEY", "test-secret-that-is-long-enough-for-hs256-0123456789")
 
 from meditrack import create_app
+from meditrack.core import slots
 from meditrack.extensions import db, limiter
 
 BACKENDS = ("sqlite", "postgresql")
@@ -143,6 +144,7 @@ def _clean(request):
         return
     limiter.reset()
     app = request.getfixturevalue("app")
+    slots.reset(app)
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:

@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from meditrack import create_app
 from meditrack.extensions import db
 from tests.conftest import TEST_CONFIG, _create_postgres_database, _drop_postgres_database
+from tests.redis_helpers import REDIS_URL, reachable_redis
 from tests.scheduling_helpers import future
 from tests.servers import (
     GRACEFUL_SECONDS,
@@ -46,7 +47,6 @@ from tests.servers import (
 # One worker runs the whole module, so the servers and their database are built once.
 pytestmark = [pytest.mark.postgres_only, pytest.mark.xdist_group("multiprocess")]
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 EMAIL_LIMIT = 4
 PASSWORD = "correct horse battery"
 WRONG = "definitely not it"
@@ -123,18 +123,6 @@ class Cluster:
         return answer.body
 
 
-def _reachable_redis() -> redis.Redis:
-    store = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=5, socket_timeout=10)
-    try:
-        store.ping()
-    except redis.RedisError as exc:
-        message = f"Redis is unreachable at {REDIS_URL}: {exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{message} (CI=true: the multi-process tests must run)", pytrace=False)
-        pytest.skip(message)
-    return store
-
-
 def _database_name() -> str:
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)[:8]
     return f"meditrack_mp_{run}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
@@ -142,7 +130,7 @@ def _database_name() -> str:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    store = _reachable_redis()
+    store = reachable_redis("multi-process")
     name = _database_name()
     url = _create_postgres_database(name)
     # Counters of this run only: parallel runs and other tests never share them.

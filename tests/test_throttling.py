@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from meditrack import create_app
+from tests.audit_helpers import last_event_id, stored_events
 from tests.auth_helpers import assert_problem, login
+from tests.conftest import TEST_CONFIG, count_rows
 
 EMAIL_LIMIT = 5
 WRONG = "definitely not it"
+PASSWORD = "a long enough passphrase"
 
 
 @pytest.fixture
@@ -131,3 +137,133 @@ def test_rate_limits_switched_off_let_every_attempt_through(app, client, account
     monkeypatch.setitem(app.config, "RATELIMIT_ENABLED", False)
     fail(client, account.email, EMAIL_LIMIT + 3)
     assert login(client, account.email, account.password).status_code == 200
+
+
+# --- What the refusals leave in the audit trail ---------------------------------------
+
+
+def login_events(app, after: int) -> list[dict]:
+    return [event for event in stored_events(app, after) if event["action"] == "login"]
+
+
+def test_refused_attempts_write_one_event_per_email_per_window(app, client, account):
+    """Anyone can send refused attempts without limit; each writing a permanent row would
+    let them grow the append-only trail at will."""
+    fail(client, account.email, EMAIL_LIMIT)
+    before = last_event_id(app)
+
+    for address in ("10.2.0.1", "10.2.0.2", "10.2.0.3"):
+        for _ in range(10):
+            assert_throttled(login(client, account.email, WRONG, **from_address(address)))
+
+    (event,) = login_events(app, before)
+    assert event["outcome"] == "denied"
+    assert event["resource_id"] == account.id
+    assert event["details"] == {"throttled_by": "email", "window_seconds": 15 * 60}
+
+
+def test_refused_attempts_write_one_event_per_address_per_window(app, client, monkeypatch):
+    """Spraying many emails from one address: the address's limit refuses them all, in one
+    event, not one per email."""
+    monkeypatch.setitem(app.config, "MEDITRACK_LOGIN_IP_LIMIT", "3 per 15 minutes")
+    for n in range(3):
+        fail(client, f"first{n}@example.org", 1)
+    before = last_event_id(app)
+
+    for n in range(25):
+        assert_throttled(login(client, f"sprayed{n}@example.org", WRONG))
+
+    (event,) = login_events(app, before)
+    assert event["outcome"] == "denied"
+    assert event["details"] == {"throttled_by": "address", "window_seconds": 15 * 60}
+
+
+def test_a_new_window_writes_a_new_event(app, client, account, monkeypatch):
+    monkeypatch.setitem(app.config, "MEDITRACK_LOGIN_EMAIL_LIMIT", "1 per 1 second")
+    before = last_event_id(app)
+    for _ in range(2):
+        fail(client, account.email, 1)
+        for _ in range(5):
+            assert_throttled(login(client, account.email, WRONG))
+        time.sleep(1.1)
+
+    outcomes = [event["outcome"] for event in login_events(app, before)]
+    assert outcomes == ["failed", "denied", "failed", "denied"]
+
+
+# --- Registration ---------------------------------------------------------------------
+
+
+def register(client, n: int, **kwargs):
+    body = {"name": f"Newcomer {n}", "email": f"newcomer{n}@example.org", "password": PASSWORD}
+    return client.post("/auth/register", json=body, **kwargs)
+
+
+def test_registrations_are_limited_per_address(app, client, monkeypatch):
+    """Every registration without an admin's token counts, accepted or not: each answer
+    says whether an email has an account."""
+    monkeypatch.setitem(app.config, "MEDITRACK_REGISTER_IP_LIMIT", "3 per hour")
+    assert register(client, 1).status_code == 201
+    assert_problem(register(client, 1), 409, "duplicate")
+    assert register(client, 2).status_code == 201
+    users = count_rows(app, "users")
+
+    seconds = assert_throttled(register(client, 3))
+    assert seconds <= 3600
+    assert_throttled(register(client, 1))  # nor is a known email told apart
+    assert count_rows(app, "users") == users
+
+    assert register(client, 3, **from_address("10.3.0.9")).status_code == 201
+
+
+def test_the_default_registration_limit(app, client):
+    assert app.config["MEDITRACK_REGISTER_IP_LIMIT"] == "20 per hour"
+    for n in range(20):
+        assert register(client, n).status_code == 201
+    assert_throttled(register(client, 20))
+
+
+def test_admins_creating_accounts_are_not_limited(app, client, make_account, monkeypatch):
+    monkeypatch.setitem(app.config, "MEDITRACK_REGISTER_IP_LIMIT", "1 per hour")
+    admin = make_account("admin")
+    for n in range(3):
+        body = {"name": f"Nurse {n}", "email": f"nurse{n}@example.org", "password": PASSWORD}
+        response = client.post(
+            "/auth/register", json={**body, "role": "receptionist"}, headers=admin.headers
+        )
+        assert response.status_code == 201, response.get_json()
+    assert register(client, 1).status_code == 201
+    assert_throttled(register(client, 2))
+
+
+def test_other_callers_with_a_token_are_limited_like_anyone(app, client, account, monkeypatch):
+    monkeypatch.setitem(app.config, "MEDITRACK_REGISTER_IP_LIMIT", "1 per hour")
+    assert register(client, 1, headers=account.headers).status_code == 201
+    assert_throttled(register(client, 2, headers=account.headers))
+
+
+def test_registration_refused_by_the_schema_does_not_count(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "MEDITRACK_REGISTER_IP_LIMIT", "1 per hour")
+    for _ in range(3):
+        assert_problem(client.post("/auth/register", json={}), 422, "validation_error")
+    assert register(client, 1).status_code == 201
+
+
+# --- Declared and configured ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [("/auth/login", "post"), ("/auth/register", "post"), ("/auth/password", "put")],
+)
+def test_the_spec_declares_the_429_and_its_retry_after(client, path, method):
+    answer = client.get("/openapi.json").get_json()["paths"][path][method]["responses"]["429"]
+    assert "application/problem+json" in answer["content"]
+    assert answer["headers"]["Retry-After"]["schema"]["type"] == "integer"
+
+
+def test_a_store_the_limits_cannot_use_is_refused_at_start():
+    with pytest.raises(ValueError, match=r"redis\+sentinel:// is not supported"):
+        create_app(
+            {**TEST_CONFIG, "RATELIMIT_STORAGE_URI": "redis+sentinel://localhost:26379/main"}
+        )

@@ -125,6 +125,7 @@ def record_after_failure(
     outcome: Outcome = Outcome.DENIED,
     actor_id: int | None = None,
     actor_role: str | None = None,
+    details: dict | None = None,
 ) -> None:
     """Keep an event of a request that is about to fail; the request boundary writes it
     once the request has been rolled back (core/transaction.py, step AUDIT). Its row is
@@ -133,7 +134,15 @@ def record_after_failure(
 
     def write(_error: BaseException) -> None:
         row = _event(
-            action, resource_type, resource_id, patient_id, outcome, None, actor_id, actor_role
+            action,
+            resource_type,
+            resource_id,
+            patient_id,
+            outcome,
+            None,
+            actor_id,
+            actor_role,
+            details,
         )
         _write([row])
 

@@ -14,7 +14,7 @@ from meditrack.auth.models import AuthSession
 from meditrack.auth.passwords import hash_password, needs_rehash, verify_password
 from meditrack.auth.schemas import password_problem
 from meditrack.core.db import utcnow
-from meditrack.core.errors import Duplicate, FieldError, Forbidden, RateLimited, Unauthorized
+from meditrack.core.errors import Duplicate, FieldError, Forbidden, Unauthorized
 from meditrack.extensions import db
 from meditrack.permissions import Actor
 from meditrack.users import service as users_service
@@ -32,8 +32,11 @@ def create_user(*, name: str, email: str, password: str, role: Role) -> User:
     return user
 
 
-def register(*, actor: Actor | None, data: Mapping) -> tuple[User, dict]:
-    """Anyone may register as a patient; every other role needs an admin."""
+def register(*, actor: Actor | None, data: Mapping, ip: str) -> tuple[User, dict]:
+    """Anyone may register as a patient; every other role needs an admin. Registrations
+    without an admin's token are throttled per client address."""
+    if actor is None or actor.role != Role.ADMIN:
+        throttle.check_registration(ip)
     role = Role(data["role"])
     if role != Role.PATIENT and (actor is None or actor.role != Role.ADMIN):
         raise Forbidden("Only an admin can create staff accounts.")
@@ -45,16 +48,23 @@ def login(*, email: str, password: str, ip: str) -> tuple[User, dict]:
     user = users_service.find_by_email(email)
     account_id = user.id if user else None
     try:
-        throttle.check(email, ip)
-    except RateLimited:
-        audit.record_after_failure(Action.LOGIN, "user", resource_id=account_id)
+        attempt = throttle.begin(email, ip)
+    except throttle.Throttled as refusal:
+        if refusal.first:
+            audit.record_after_failure(
+                Action.LOGIN,
+                "user",
+                resource_id=account_id,
+                details={"throttled_by": refusal.by, "window_seconds": refusal.window_seconds},
+            )
         raise
     if not verify_password(user.password_hash if user else None, password):
-        throttle.record_failure(email, ip)
+        attempt.keep()
         audit.record_after_failure(
             Action.LOGIN, "user", resource_id=account_id, outcome=Outcome.FAILED
         )
         raise Unauthorized(WRONG_CREDENTIALS)
+    attempt.give_back()
     if not user.is_active:
         audit.record_after_failure(Action.LOGIN, "user", resource_id=account_id)
         raise Unauthorized(WRONG_CREDENTIALS)
@@ -91,10 +101,11 @@ def change_password(*, actor: Actor, current: str, new: str, ip: str) -> None:
     """A new password revokes every other login of the user. Wrong guesses of the
     current one count against the same limits as failed sign-ins."""
     user = tokens.account_of(actor)
-    throttle.check(user.email, ip)
+    attempt = throttle.begin(user.email, ip)
     if not verify_password(user.password_hash, current):
-        throttle.record_failure(user.email, ip)
+        attempt.keep()
         raise FieldError("current_password", "The current password is wrong.")
+    attempt.give_back()
     message = password_problem(new, email=user.email, name=user.name)
     if message:
         raise FieldError("new_password", message)

@@ -10,6 +10,7 @@ from meditrack.auth.schemas import (
     RegisterSchema,
     TokenPairSchema,
 )
+from meditrack.core.api import rate_limited
 from meditrack.core.security import optional_token, public, refresh_token_required
 from meditrack.permissions import current_actor, optional_actor
 from meditrack.users.schemas import UserSchema
@@ -21,9 +22,18 @@ blp = Blueprint("auth", __name__, url_prefix="/auth", description="Sign-in and t
 @optional_token
 @blp.arguments(RegisterSchema)
 @blp.response(201, RegisterResponseSchema)
+@blp.alt_response(
+    429,
+    **rate_limited(
+        "Too many registrations from this client address "
+        "(MEDITRACK_REGISTER_IP_LIMIT; an admin's token is not limited)."
+    ),
+)
 def register(data):
     """Create an account (patients freely; other roles with an admin's token)."""
-    user, tokens = service.register(actor=optional_actor(), data=data)
+    user, tokens = service.register(
+        actor=optional_actor(), data=data, ip=request.remote_addr or "unknown"
+    )
     return {"user": user, **tokens}, 201, {"Location": url_for("users.get_user", user_id=user.id)}
 
 
@@ -31,6 +41,13 @@ def register(data):
 @public
 @blp.arguments(LoginSchema)
 @blp.response(200, LoginResponseSchema)
+@blp.alt_response(
+    429,
+    **rate_limited(
+        "Too many failed sign-ins for this email or from this client address; "
+        "refused whatever the password."
+    ),
+)
 def login(data):
     """Exchange email and password for tokens."""
     user, tokens = service.login(
@@ -70,6 +87,9 @@ def me():
 @blp.put("/password")
 @blp.arguments(PasswordChangeSchema)
 @blp.response(204)
+@blp.alt_response(
+    429, **rate_limited("Too many wrong current passwords: the sign-in limits apply.")
+)
 def change_password(data):
     """Change the password; every other login is revoked."""
     service.change_password(

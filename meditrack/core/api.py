@@ -41,6 +41,21 @@ def schema_name(schema) -> str:
     return name
 
 
+def rate_limited(description: str) -> dict:
+    """The arguments of `blp.alt_response(429, ...)`: a problem with its Retry-After."""
+    return {
+        "schema": ProblemSchema,
+        "content_type": PROBLEM_JSON,
+        "description": description,
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds until an attempt may be accepted again.",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    }
+
+
 class ErrorResponses(BasePlugin):
     """Document the errors every operation can answer with, by what the operation takes."""
 
