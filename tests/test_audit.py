@@ -805,8 +805,10 @@ def test_an_inactive_account_login_is_denied(app, client, admin, make_account):
     assert watch.shapes() == [login_event(response, "denied", account.id)]
 
 
-@pytest.mark.parametrize("limit", ["MEDITRACK_LOGIN_EMAIL_LIMIT", "MEDITRACK_LOGIN_IP_LIMIT"])
-def test_a_throttled_login_is_denied(app, client, make_account, monkeypatch, limit):
+@pytest.mark.parametrize(
+    "limit, by", [("MEDITRACK_LOGIN_EMAIL_LIMIT", "email"), ("MEDITRACK_LOGIN_IP_LIMIT", "address")]
+)
+def test_a_throttled_login_is_denied(app, client, make_account, monkeypatch, limit, by):
     monkeypatch.setitem(app.config, limit, "2 per 15 minutes")
     account = make_account("patient")
     watch = Watch(app)
@@ -819,7 +821,11 @@ def test_a_throttled_login_is_denied(app, client, make_account, monkeypatch, lim
         ("failed", account.id),
         ("denied", account.id),
     ]
-    assert watch.shapes()[-1] == login_event(response, "denied", account.id)
+    throttled = {"throttled_by": by, "window_seconds": 15 * 60}
+    assert watch.shapes()[-1] == {
+        **login_event(response, "denied", account.id),
+        "details": throttled,
+    }
 
 
 def test_a_logout_writes_a_logout_event(app, client, make_account):
