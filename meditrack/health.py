@@ -1,8 +1,8 @@
 from flask import current_app, jsonify
-from flask_smorest import Blueprint
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from meditrack.core.api import Blueprint
 from meditrack.core.errors import database_unavailable
 from meditrack.core.schemas import Schema, fields
 from meditrack.core.security import public
@@ -22,7 +22,7 @@ class IndexSchema(Schema):
 @blp.get("/")
 @public
 @blp.response(200, IndexSchema)
-def index():
+def api_index():
     """Where to start: the interactive docs, the OpenAPI document and the health check."""
     return {
         "name": current_app.config["API_TITLE"],
@@ -42,7 +42,7 @@ class HealthSchema(Schema):
 @public
 @blp.response(200, HealthSchema)
 @blp.alt_response(503, description="The database cannot be reached.")
-def health():
+def check_health():
     """Report whether the API and its database answer."""
     try:
         # A connection of its own: the request's session and its transaction stay untouched.

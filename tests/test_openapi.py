@@ -46,3 +46,35 @@ def test_every_operation_has_a_summary_and_documents_its_errors():
 def test_errors_are_documented_as_problem_json():
     responses = live_spec()["components"]["responses"]
     assert "application/problem+json" in responses["NOT_FOUND"]["content"]
+
+
+VERBS = {
+    "list", "get", "create", "book", "add", "request", "register", "update", "put",
+    "archive", "restore", "delete", "remove", "end", "report", "login", "logout",
+    "refresh", "change", "check", "api",
+}  # fmt: skip
+
+
+def operations(spec: dict):
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method != "parameters":
+                yield f"{method.upper()} {path}", operation
+
+
+def test_every_operation_has_a_stable_readable_operation_id():
+    """Generated clients name their functions after operationIds (`list_patients`), so
+    each is present, unique, snake_case and starts with a verb; PUT, an alias of PATCH,
+    is `put_<thing>` beside `update_<thing>`."""
+    ids = {}
+    for name, operation in operations(live_spec()):
+        operation_id = operation.get("operationId")
+        assert operation_id, f"{name} has no operationId"
+        assert operation_id.isidentifier() and operation_id == operation_id.lower(), name
+        assert operation_id.split("_")[0] in VERBS, f"{name}: {operation_id} starts with no verb"
+        assert operation_id not in ids, f"{name} and {ids.get(operation_id)}: {operation_id}"
+        ids[operation_id] = name
+    assert ids["list_patients"] == "GET /patients"
+    assert ids["book_appointment"] == "POST /appointments"
+    assert ids["update_patient"] == "PATCH /patients/{patient_id}"
+    assert ids["put_patient"] == "PUT /patients/{patient_id}"

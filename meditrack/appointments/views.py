@@ -1,5 +1,4 @@
 from flask import Response, url_for
-from flask_smorest import Blueprint
 
 from meditrack.appointments import availability, calendar, service, time_off
 from meditrack.appointments.idempotency import HEADER_DOC, idempotent
@@ -18,6 +17,7 @@ from meditrack.appointments.schemas import (
 )
 from meditrack.audit.models import Action
 from meditrack.audit.trail import refusals, trail
+from meditrack.core.api import Blueprint
 from meditrack.core.http import require_match
 from meditrack.core.pagination import ArchivedQuery
 from meditrack.departments import service as departments_service
@@ -114,7 +114,7 @@ def restore_appointment(appointment_id):
 @blp.get("/<int:appointment_id>/history")
 @blp.response(200, HistoryEntrySchema(many=True))
 @trail("appointment", Action.READ)
-def appointment_history(appointment_id):
+def get_appointment_history(appointment_id):
     """The booking, then every status change and move, oldest first."""
     return service.history(actor=current_actor(), appointment_id=appointment_id)
 
@@ -122,7 +122,7 @@ def appointment_history(appointment_id):
 @schedule.get("/doctors/<int:doctor_id>/availability")
 @schedule.arguments(AvailabilityQuery, location="query")
 @schedule.response(200, SlotSchema(many=True))
-def doctor_availability(args, doctor_id):
+def get_doctor_availability(args, doctor_id):
     """Free slots of a doctor (every one of them, not paginated)."""
     doctor = doctors_service.get_doctor(actor=current_actor(), doctor_id=doctor_id)
     slots = availability.free_slots(
@@ -134,7 +134,7 @@ def doctor_availability(args, doctor_id):
 @schedule.get("/departments/<int:department_id>/availability")
 @schedule.arguments(AvailabilityQuery, location="query")
 @schedule.response(200, DepartmentSlotSchema(many=True))
-def department_availability(args, department_id):
+def get_department_availability(args, department_id):
     """Free slots of every active doctor of a department (not paginated)."""
     departments_service.get_department(department_id=department_id)
     doctors = doctors_service.doctors_of_department(department_id)
@@ -181,7 +181,7 @@ def remove_time_off(doctor_id, time_off_id):
 @schedule.arguments(WindowQuery, location="query")
 @schedule.doc(**ICS_DOC)
 @refusals("appointment", Action.LIST)
-def doctor_calendar(args, doctor_id):
+def get_doctor_calendar(args, doctor_id):
     """A doctor's appointments as an iCalendar feed (admin, receptionist, the doctor)."""
     actor = current_actor()
     doctor = doctors_service.get_doctor(actor=actor, doctor_id=doctor_id)
@@ -194,7 +194,7 @@ def doctor_calendar(args, doctor_id):
 @schedule.arguments(WindowQuery, location="query")
 @schedule.doc(**ICS_DOC)
 @refusals("appointment", Action.LIST)
-def patient_calendar(args, patient_id):
+def get_patient_calendar(args, patient_id):
     """A patient's appointments as an iCalendar feed (staff, the patient)."""
     feed = calendar.patient_calendar(actor=current_actor(), patient_id=patient_id, args=args)
     return _ics(feed, "patient", patient_id)

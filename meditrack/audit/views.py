@@ -1,7 +1,6 @@
-from flask_smorest import Blueprint
-
 from meditrack.audit import service
 from meditrack.audit.schemas import AccessLogQuery, AuditEventQuery, AuditEventSchema
+from meditrack.core.api import Blueprint
 from meditrack.permissions import current_actor
 
 blp = Blueprint(
@@ -21,7 +20,7 @@ def list_audit_events(args):
 @blp.get("/patients/<int:patient_id>/access-log")
 @blp.arguments(AccessLogQuery, location="query")
 @blp.response(200, AuditEventSchema(many=True))
-def patient_access_log(args, patient_id):
+def list_patient_access_log(args, patient_id):
     """Who read or changed this patient's data, newest first (admin, the patient)."""
     page = service.access_log(actor=current_actor(), patient_id=patient_id, args=args)
     return page.items, 200, page.headers

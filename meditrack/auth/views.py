@@ -1,5 +1,4 @@
 from flask import request, url_for
-from flask_smorest import Blueprint
 
 from meditrack.auth import service
 from meditrack.auth.schemas import (
@@ -10,7 +9,7 @@ from meditrack.auth.schemas import (
     RegisterSchema,
     TokenPairSchema,
 )
-from meditrack.core.api import rate_limited
+from meditrack.core.api import Blueprint, rate_limited
 from meditrack.core.security import optional_token, public, refresh_token_required
 from meditrack.permissions import current_actor, optional_actor
 from meditrack.users.schemas import UserSchema
@@ -29,7 +28,7 @@ blp = Blueprint("auth", __name__, url_prefix="/auth", description="Sign-in and t
         "(MEDITRACK_REGISTER_IP_LIMIT; an admin's token is not limited)."
     ),
 )
-def register(data):
+def register_account(data):
     """Create an account (patients freely; other roles with an admin's token)."""
     user, tokens = service.register(
         actor=optional_actor(), data=data, ip=request.remote_addr or "unknown"
@@ -65,7 +64,7 @@ def login(data):
 @refresh_token_required
 @blp.doc(security=[{"bearerAuth": []}], description="Send the refresh token as the bearer.")
 @blp.response(200, TokenPairSchema)
-def refresh():
+def refresh_tokens():
     """Trade a refresh token for a new pair; the old one is revoked."""
     return service.refresh(actor=current_actor())
 
@@ -79,7 +78,7 @@ def logout():
 
 @blp.get("/me")
 @blp.response(200, UserSchema)
-def me():
+def get_account():
     """The signed-in account."""
     return service.account(actor=current_actor())
 

@@ -80,6 +80,24 @@ class ErrorResponses(BasePlugin):
                 add("412", "PRECONDITION_FAILED")
 
 
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint, naming each operation after its view function
+    (`list_patients`, `book_appointment`): that name is the operationId generated clients
+    call, so renaming a view is a breaking change. PUT, an alias of PATCH here, is
+    `put_<thing>` beside PATCH's `update_<thing>`."""
+
+    def _store_endpoint_docs(self, endpoint, obj, parameters, tags, **options):
+        super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
+        operations = self._docs[endpoint]
+        for method, doc in operations.items():
+            if method == "parameters":
+                continue
+            name = obj.__name__
+            if method == "put" and "patch" in operations:
+                name = name.replace("update_", "put_", 1)
+            doc.setdefault("manual_doc", {}).setdefault("operationId", name)
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ProblemSchema
 

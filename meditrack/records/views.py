@@ -1,8 +1,8 @@
 from flask import url_for
-from flask_smorest import Blueprint
 
 from meditrack.audit.models import Action
 from meditrack.audit.trail import trail
+from meditrack.core.api import Blueprint
 from meditrack.core.http import require_match
 from meditrack.core.pagination import ArchivedQuery
 from meditrack.core.schemas import for_update

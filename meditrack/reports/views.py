@@ -1,10 +1,10 @@
 from collections.abc import Callable
 
 from flask import Response, jsonify, request
-from flask_smorest import Blueprint
 
 from meditrack.audit import service as audit
 from meditrack.audit.models import Action
+from meditrack.core.api import Blueprint
 from meditrack.core.errors import FieldError
 from meditrack.permissions import current_actor
 from meditrack.reports import formats, service
@@ -71,7 +71,7 @@ def _answer(
 @exports
 @blp.arguments(ReportQuery, location="query")
 @blp.doc(**_doc(OverviewSchema, charted=False))
-def overview(args):
+def report_overview(args):
     """Hospital-wide figures for the range (staff)."""
     scope = service.scope(actor=current_actor(), args=args, report="overview")
     return _answer(
@@ -83,7 +83,7 @@ def overview(args):
 @exports
 @blp.arguments(ReportQuery, location="query")
 @blp.doc(**_doc(DepartmentRowSchema(many=True), charted=True))
-def departments(args):
+def report_departments(args):
     """Workload and utilization per department (staff)."""
     scope = service.scope(actor=current_actor(), args=args, report="departments")
     return _answer(
@@ -100,7 +100,7 @@ def departments(args):
 @exports
 @blp.arguments(ReportQuery, location="query")
 @blp.doc(**_doc(DoctorRowSchema(many=True), charted=True))
-def doctors(args):
+def report_doctors(args):
     """Workload and utilization per doctor (staff; a doctor sees their own row)."""
     scope = service.scope(actor=current_actor(), args=args, report="doctors")
     return _answer(
@@ -117,7 +117,7 @@ def doctors(args):
 @exports
 @blp.arguments(ReportQuery, location="query")
 @blp.doc(**_doc(DailyRowSchema(many=True), charted=True))
-def appointments_daily(args):
+def report_appointments_daily(args):
     """Appointments per day by status, zeros included (staff; a doctor sees their own)."""
     scope = service.scope(actor=current_actor(), args=args, report="daily")
     return _answer(
@@ -134,7 +134,7 @@ def appointments_daily(args):
 @exports
 @blp.arguments(ReportQuery, location="query")
 @blp.doc(**_doc(DemographicsRowSchema(many=True), charted=True))
-def patients_demographics(args):
+def report_patient_demographics(args):
     """Active patients by age band and gender, age on the `to` date (staff)."""
     scope = service.scope(actor=current_actor(), args=args, report="demographics")
     return _answer(

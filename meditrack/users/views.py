@@ -1,5 +1,4 @@
-from flask_smorest import Blueprint
-
+from meditrack.core.api import Blueprint
 from meditrack.core.http import require_match
 from meditrack.permissions import current_actor
 from meditrack.users import service
