@@ -53,7 +53,7 @@ class MediTrack(Flask):
 def create_app(test_config: dict | None = None) -> Flask:
     app = MediTrack(__name__, static_folder=None)
     app.config.update(settings.load(Path(app.instance_path)))
-    app.config.update(_api_settings())
+    app.config.update(_api_settings(app.config["MEDITRACK_PUBLIC_URL"]))
     if test_config:
         app.config.update(test_config)
         app.config["HOSPITAL_TZ"] = settings.hospital_timezone(app.config["MEDITRACK_TIMEZONE"])
@@ -77,7 +77,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
-def _api_settings() -> dict:
+def _api_settings(public_url: str) -> dict:
+    """The document's `servers`: MEDITRACK_PUBLIC_URL when set, else "/" (wherever the
+    document was fetched from, so that /docs calls the server that served it)."""
     return {
         "API_TITLE": API_TITLE,
         "API_VERSION": API_VERSION,
@@ -89,8 +91,10 @@ def _api_settings() -> dict:
                 "description": "Patients, doctors, departments, appointments, records and "
                 "reports for a hospital. Sign in with POST /auth/login and send the access "
                 "token as `Authorization: Bearer <token>`.",
-                "license": {"name": "MIT"},
+                "license": {"name": "MIT", "url": "https://spdx.org/licenses/MIT.html"},
+                "contact": {"name": "The administrators of this MediTrack installation"},
             },
+            "servers": [{"url": public_url or "/", "description": "This MediTrack server."}],
             "security": [{"bearerAuth": []}],
             "components": {
                 "securitySchemes": {

@@ -23,7 +23,11 @@ class IndexSchema(Schema):
 @public
 @blp.response(200, IndexSchema)
 def api_index():
-    """Where to start: the interactive docs, the OpenAPI document and the health check."""
+    """Where to start: the interactive docs, the OpenAPI document and the health check.
+
+    Public. Links to /docs, /openapi.json and /health, so that a newcomer's first request
+    shows where to go next.
+    """
     return {
         "name": current_app.config["API_TITLE"],
         "version": current_app.config["API_VERSION"],
@@ -43,7 +47,11 @@ class HealthSchema(Schema):
 @blp.response(200, HealthSchema)
 @blp.alt_response(503, description="The database cannot be reached.")
 def check_health():
-    """Report whether the API and its database answer."""
+    """Report whether the API and its database answer.
+
+    Public. 200 when the database answers, 503 with Retry-After when it does not; for load
+    balancers and monitoring.
+    """
     try:
         # A connection of its own: the request's session and its transaction stay untouched.
         with db.engine.connect() as connection:

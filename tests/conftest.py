@@ -21,6 +21,7 @@ os.environ.setdefault("JWT_SECRET_KEY", "test-secret-that-is-long-enough-for-hs2
 from meditrack import create_app
 from meditrack.core import slots
 from meditrack.extensions import db, limiter
+from tests.declared import Declared, Recorder
 
 BACKENDS = ("sqlite", "postgresql")
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -91,6 +92,8 @@ def app(database_url):
     with app.app_context():
         upgrade()
         db.engine.dispose()
+    spec = app.test_client().get("/openapi.json").get_json()
+    app.extensions["tests.declared"] = (Declared(spec), Recorder(app, set(spec["paths"])))
     return app
 
 
@@ -145,10 +148,15 @@ def _clean(request):
     limiter.reset()
     app = request.getfixturevalue("app")
     slots.reset(app)
+    declared, recorder = app.extensions["tests.declared"]
+    undeclared = sorted({p for answer in recorder.take() for p in declared.problems(answer)})
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
             empty_tables(conn)
+    assert not undeclared, "Answers that docs/openapi.json does not declare:\n" + "\n".join(
+        undeclared
+    )
 
 
 @pytest.fixture

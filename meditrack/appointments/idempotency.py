@@ -32,14 +32,6 @@ KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 LIFETIME = timedelta(hours=24)
 #: The fields of an audit event that a replay records again.
 ACCESS_FIELDS = ("action", "resource_type", "resource_id", "patient_id", "outcome")
-HEADER_DOC = {
-    "in": "header",
-    "name": HEADER,
-    "required": False,
-    "schema": {"type": "string", "maxLength": 255},
-    "description": "Retry safely: the same key and body within 24 hours replays the first "
-    "response; the same key with another body answers 422 idempotency_mismatch.",
-}
 
 
 class IdempotencyMismatch(AppError):

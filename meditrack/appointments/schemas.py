@@ -37,10 +37,10 @@ class AppointmentSchema(Schema):
     end_time = DateTime(dump_only=True)
     duration_minutes = fields.Method("_minutes", dump_only=True)
     status = fields.String(dump_only=True, metadata={"enum": list(STATUS_VALUES)})
-    reason = fields.String(dump_only=True)
-    notes = fields.String(dump_only=True)
-    cancellation_reason = fields.String(dump_only=True)
-    created_by = fields.Integer(dump_only=True)
+    reason = fields.String(dump_only=True, allow_none=True)
+    notes = fields.String(dump_only=True, allow_none=True)
+    cancellation_reason = fields.String(dump_only=True, allow_none=True)
+    created_by = fields.Integer(dump_only=True, allow_none=True)
     created_at = DateTime(dump_only=True)
     updated_at = DateTime(dump_only=True)
 
@@ -93,8 +93,8 @@ class AppointmentUpdateSchema(_Times):
 class HistoryEntrySchema(Schema):
     status = fields.String()
     changed_at = DateTime()
-    changed_by = fields.Integer()
-    reason = fields.String()
+    changed_by = fields.Integer(allow_none=True)
+    reason = fields.String(allow_none=True)
     start_time = DateTime()
     end_time = DateTime()
 
@@ -108,6 +108,15 @@ DAYS = validate.Range(
 
 class DayOrInstant(fields.Field):
     """A date (a whole day in hospital time) or an RFC 3339 datetime."""
+
+    #: How the OpenAPI document describes it.
+    SPEC = {
+        "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
+    }
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {**self.SPEC, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str) and len(value) == 10:
@@ -192,7 +201,7 @@ class TimeOffSchema(Schema):
     start_time = DateTime(required=True)
     end_time = DateTime(required=True)
     reason = FreeText()
-    created_by = fields.Integer(dump_only=True)
+    created_by = fields.Integer(dump_only=True, allow_none=True)
     created_at = DateTime(dump_only=True)
 
     @validates_schema

@@ -12,7 +12,12 @@ blp = Blueprint(
 @blp.arguments(AuditEventQuery, location="query")
 @blp.response(200, AuditEventSchema(many=True))
 def list_audit_events(args):
-    """Search the audit trail, newest first (admin)."""
+    """Search the audit trail, newest first (admin).
+
+    Admins. Every read of patient data, every change, every export and every refusal is an
+    event; filter by actor, patient, action, outcome, resource type and a from/to window.
+    Paged.
+    """
     page = service.list_events(actor=current_actor(), args=args)
     return page.items, 200, page.headers
 
@@ -21,6 +26,10 @@ def list_audit_events(args):
 @blp.arguments(AccessLogQuery, location="query")
 @blp.response(200, AuditEventSchema(many=True))
 def list_patient_access_log(args, patient_id):
-    """Who read or changed this patient's data, newest first (admin, the patient)."""
+    """Who read or changed this patient's data, newest first (admin, the patient).
+
+    Admins and the patient: every event about this patient's data, including emergency
+    access. Paged.
+    """
     page = service.access_log(actor=current_actor(), patient_id=patient_id, args=args)
     return page.items, 200, page.headers

@@ -9,7 +9,7 @@ from meditrack.auth.schemas import (
     RegisterSchema,
     TokenPairSchema,
 )
-from meditrack.core.api import Blueprint, rate_limited
+from meditrack.core.api import Blueprint, conflict, rate_limited
 from meditrack.core.security import optional_token, public, refresh_token_required
 from meditrack.permissions import current_actor, optional_actor
 from meditrack.users.schemas import UserSchema
@@ -28,8 +28,19 @@ blp = Blueprint("auth", __name__, url_prefix="/auth", description="Sign-in and t
         "(MEDITRACK_REGISTER_IP_LIMIT; an admin's token is not limited)."
     ),
 )
+@blp.alt_response(
+    409,
+    **conflict(
+        "An account with this email exists already.",
+        duplicate="An account with this email already exists.",
+    ),
+)
 def register_account(data):
-    """Create an account (patients freely; other roles with an admin's token)."""
+    """Create an account (patients freely; other roles with an admin's token).
+
+    Public for patient accounts; an admin's token for any other role. Answers the new
+    account's tokens. Limited per client address for callers without an admin's token (429).
+    """
     user, tokens = service.register(
         actor=optional_actor(), data=data, ip=request.remote_addr or "unknown"
     )
@@ -47,8 +58,14 @@ def register_account(data):
         "refused whatever the password."
     ),
 )
+@blp.alt_response(401, "UNAUTHORIZED", description="The email or password is wrong.")
 def login(data):
-    """Exchange email and password for tokens."""
+    """Exchange email and password for tokens.
+
+    Public. Answers an access token (short-lived) and a refresh token. Failed attempts are
+    limited per email and per client address; past a limit every attempt is 429, whatever
+    the password.
+    """
     user, tokens = service.login(
         email=data["email"], password=data["password"], ip=request.remote_addr or "unknown"
     )
@@ -62,24 +79,36 @@ def login(data):
 
 @blp.post("/refresh")
 @refresh_token_required
-@blp.doc(security=[{"bearerAuth": []}], description="Send the refresh token as the bearer.")
+@blp.doc(security=[{"bearerAuth": []}])
 @blp.response(200, TokenPairSchema)
 def refresh_tokens():
-    """Trade a refresh token for a new pair; the old one is revoked."""
+    """Trade a refresh token for a new pair; the old one is revoked.
+
+    Send the refresh token as the bearer token. The refresh token is single-use: sending a
+    rotated one again revokes the whole sign-in.
+    """
     return service.refresh(actor=current_actor())
 
 
 @blp.post("/logout")
 @blp.response(204)
 def logout():
-    """Revoke this login's access and refresh tokens."""
+    """Revoke this login's access and refresh tokens.
+
+    Revokes the access and refresh tokens of this sign-in at once, on every server. Other
+    sign-ins of the same account stay.
+    """
     service.logout(actor=current_actor())
 
 
 @blp.get("/me")
 @blp.response(200, UserSchema)
 def get_account():
-    """The signed-in account."""
+    """The signed-in account.
+
+    The account the access token belongs to, with the ids of its patient record or doctor
+    profile when it has one.
+    """
     return service.account(actor=current_actor())
 
 
@@ -90,7 +119,11 @@ def get_account():
     429, **rate_limited("Too many wrong current passwords: the sign-in limits apply.")
 )
 def change_password(data):
-    """Change the password; every other login is revoked."""
+    """Change the password; every other login is revoked.
+
+    Send the current password and the new one. Every other sign-in of the account is
+    revoked; this one stays. A wrong current password counts as a failed sign-in.
+    """
     service.change_password(
         actor=current_actor(),
         current=data["current_password"],

@@ -30,8 +30,15 @@ class ListQuery(ma.Schema):
 
     page = Int(strict=False, load_default=1, validate=validate.Range(min=1))
     per_page = Int(strict=False, load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
-    sort = fields.String(load_default=None)
-    q = Trimmed(max_length=100, min_length=0, load_default=None)
+    sort = fields.String(
+        metadata={"description": "A key to sort by; prefix `-` for descending order."}
+    )
+    q = Trimmed(max_length=100, min_length=0)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        sort = self.fields["sort"]
+        sort.metadata = {**sort.metadata, "enum": [*self.SORTS, *(f"-{key}" for key in self.SORTS)]}
 
     @ma.validates("sort")
     def _known_sort(self, value, **kwargs):

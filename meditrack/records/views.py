@@ -2,7 +2,7 @@ from flask import url_for
 
 from meditrack.audit.models import Action
 from meditrack.audit.trail import trail
-from meditrack.core.api import Blueprint
+from meditrack.core.api import Blueprint, checks_if_match
 from meditrack.core.http import require_match
 from meditrack.core.pagination import ArchivedQuery
 from meditrack.core.schemas import for_update
@@ -23,7 +23,11 @@ blp = Blueprint(
 @blp.response(200, RecordSchema(many=True))
 @trail("record", Action.LIST)
 def list_records(args, patient_id):
-    """List a patient's medical records, newest first."""
+    """List a patient's medical records, newest first.
+
+    Admins, the patient, and doctors whose scope holds the patient; receptionists never.
+    Search with q; paged.
+    """
     page = service.list_records(actor=current_actor(), patient_id=patient_id, args=args)
     return page.items, 200, page.headers
 
@@ -33,7 +37,10 @@ def list_records(args, patient_id):
 @blp.response(201, RecordSchema)
 @trail("record", Action.CREATE)
 def create_record(data, patient_id):
-    """Write a medical record for a patient (their doctors)."""
+    """Write a medical record for a patient (their doctors).
+
+    Doctors whose scope holds the patient (including under emergency access).
+    """
     record = service.create_record(actor=current_actor(), patient_id=patient_id, data=data)
     return record, 201, {"Location": url_for("records.get_record", record_id=record.id)}
 
@@ -43,7 +50,10 @@ def create_record(data, patient_id):
 @blp.response(200, RecordSchema)
 @trail("record", Action.READ)
 def get_record(args, record_id):
-    """Show one medical record."""
+    """Show one medical record.
+
+    Admins, the patient, and doctors whose scope holds the patient; 404 for anyone else.
+    """
     return service.get_record(actor=current_actor(), record_id=record_id, **args)
 
 
@@ -51,8 +61,13 @@ def get_record(args, record_id):
 @blp.arguments(for_update(RecordSchema))
 @blp.response(200, RecordSchema)
 @trail("record", Action.UPDATE)
+@checks_if_match
 def update_record(changes, record_id):
-    """Edit a medical record (its author)."""
+    """Edit a medical record (its author).
+
+    Its author only. PUT and PATCH are the same partial update; send If-Match to refuse a
+    change over someone else's (412).
+    """
     actor = current_actor()
     record = service.get_record(actor=actor, record_id=record_id)
     require_match(RecordSchema().dump(record))
@@ -62,8 +77,12 @@ def update_record(changes, record_id):
 @blp.delete("/records/<int:record_id>")
 @blp.response(204)
 @trail("record", Action.ARCHIVE)
+@checks_if_match
 def archive_record(record_id):
-    """Archive a medical record (its author, or an admin)."""
+    """Archive a medical record (its author, or an admin).
+
+    Its author or an admin. Send If-Match to archive only the version you read.
+    """
     actor = current_actor()
     record = service.get_record(actor=actor, record_id=record_id)
     require_match(RecordSchema().dump(record))
@@ -74,7 +93,10 @@ def archive_record(record_id):
 @blp.response(200, RecordSchema)
 @trail("record", Action.RESTORE)
 def restore_record(record_id):
-    """Bring an archived medical record back (admin)."""
+    """Bring an archived medical record back (admin).
+
+    Admins.
+    """
     actor = current_actor()
     record = service.get_record(actor=actor, record_id=record_id, include_archived=True)
     return service.restore_record(actor=actor, record=record)

@@ -38,9 +38,13 @@ def _doc(schema, charted: bool) -> dict:
         "application/json": {"schema": schema},
         "text/csv": {"schema": {"type": "string"}},
     }
+    headers = {"Content-Disposition": "ContentDisposition"}
     if charted:
         content["image/png"] = {"schema": {"type": "string", "format": "binary"}}
-    return {"responses": {"200": {"description": "The report.", "content": content}}}
+        headers["X-Chart-Bucket"] = "ChartBucket"
+    return {
+        "responses": {"200": {"description": "The report.", "content": content, "headers": headers}}
+    }
 
 
 def _answer(
@@ -72,7 +76,11 @@ def _answer(
 @blp.arguments(ReportQuery, location="query")
 @blp.doc(**_doc(OverviewSchema, charted=False))
 def report_overview(args):
-    """Hospital-wide figures for the range (staff)."""
+    """Hospital-wide figures for the range (staff).
+
+    JSON or format=csv: patients, doctors, appointments by status and utilization over
+    from/to.
+    """
     scope = service.scope(actor=current_actor(), args=args, report="overview")
     return _answer(
         "overview", scope, service.overview(scope), OverviewSchema(), args["format"], None
@@ -84,7 +92,11 @@ def report_overview(args):
 @blp.arguments(ReportQuery, location="query")
 @blp.doc(**_doc(DepartmentRowSchema(many=True), charted=True))
 def report_departments(args):
-    """Workload and utilization per department (staff)."""
+    """Workload and utilization per department (staff).
+
+    JSON rows, format=csv or format=png: appointments by status, booked and available
+    minutes and utilization per department over from/to.
+    """
     scope = service.scope(actor=current_actor(), args=args, report="departments")
     return _answer(
         "departments",
@@ -101,7 +113,11 @@ def report_departments(args):
 @blp.arguments(ReportQuery, location="query")
 @blp.doc(**_doc(DoctorRowSchema(many=True), charted=True))
 def report_doctors(args):
-    """Workload and utilization per doctor (staff; a doctor sees their own row)."""
+    """Workload and utilization per doctor (staff; a doctor sees their own row).
+
+    JSON rows, format=csv or format=png: workload and utilization per doctor over from/to. A
+    doctor sees only their own row.
+    """
     scope = service.scope(actor=current_actor(), args=args, report="doctors")
     return _answer(
         "doctors",
@@ -118,7 +134,11 @@ def report_doctors(args):
 @blp.arguments(ReportQuery, location="query")
 @blp.doc(**_doc(DailyRowSchema(many=True), charted=True))
 def report_appointments_daily(args):
-    """Appointments per day by status, zeros included (staff; a doctor sees their own)."""
+    """Appointments per day by status, zeros included (staff; a doctor sees their own).
+
+    JSON rows, or format=csv, or format=png for a chart (days up to 92 days, weeks up to
+    731, months beyond; X-Chart-Bucket says which). A CSV or PNG download is an audit event.
+    """
     scope = service.scope(actor=current_actor(), args=args, report="daily")
     return _answer(
         "appointments/daily",
@@ -135,7 +155,11 @@ def report_appointments_daily(args):
 @blp.arguments(ReportQuery, location="query")
 @blp.doc(**_doc(DemographicsRowSchema(many=True), charted=True))
 def report_patient_demographics(args):
-    """Active patients by age band and gender, age on the `to` date (staff)."""
+    """Active patients by age band and gender, age on the `to` date (staff).
+
+    JSON rows, format=csv or format=png: active patients by age band and gender, age counted
+    on the to date.
+    """
     scope = service.scope(actor=current_actor(), args=args, report="demographics")
     return _answer(
         "patients/demographics",
