@@ -21,7 +21,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from types import ModuleType, SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
@@ -229,6 +229,17 @@ def book(generated, desk, patient_id: int, doctor_id: int, start: datetime, **he
     return book_appointment.sync_detailed(client=desk, body=body, **headers)
 
 
+def book_first_free_slot(generated, desk, patient_id: int, doctor_id: int, on: date):
+    """Book the doctor's first free slot on `on`; the new appointment."""
+    start = free_slots(generated, desk, doctor_id, on)[0].start_time
+    return created(book(generated, desk, patient_id, doctor_id, start))
+
+
+def etag_of(generated, desk, appointment_id: int) -> str:
+    get_appointment = generated.module("api.appointments.get_appointment")
+    return get_appointment.sync_detailed(appointment_id, client=desk).headers["ETag"]
+
+
 # Generation ------------------------------------------------------------------------------
 
 
@@ -358,13 +369,14 @@ def test_a_new_patient_is_registered(generated, desk):
     assert (again.parsed.first_name, again.parsed.last_name) == ("Dagny", "Sørensen")
 
 
-def test_free_slots_of_a_doctor_lie_in_the_working_hours(generated, desk, hospital):
+def test_free_slots_of_a_doctor_fill_the_working_hours(generated, desk, hospital):
     on = day(1)
     slots = free_slots(generated, desk, hospital.doctor.id, on)
-    assert slots, "a doctor working 08:00 to 16:00 has free slots"
-    assert slots[0].start_time == datetime.combine(on, datetime.min.time(), UTC).replace(hour=8)
-    assert all(slot.end_time - slot.start_time == timedelta(minutes=30) for slot in slots)
-    assert all(slot.end_time.hour < 16 or slot.end_time.minute == 0 for slot in slots)
+    opening = datetime.combine(on, time(8, 0), UTC)
+    # 08:00 to 16:00 in slots of 30 minutes, nothing booked yet.
+    starts = [opening + timedelta(minutes=30 * n) for n in range(16)]
+    assert [slot.start_time for slot in slots] == starts
+    assert [slot.end_time for slot in slots] == [start + timedelta(minutes=30) for start in starts]
 
 
 def test_a_booking_with_an_idempotency_key_replays_the_same_answer(generated, desk, hospital):
@@ -388,12 +400,13 @@ def test_a_booking_with_an_idempotency_key_replays_the_same_answer(generated, de
         client=desk, patient_id=patient.id
     )
     assert [row.id for row in listed.parsed] == [appointment.id]
+    assert start not in [slot.start_time for slot in free_slots(generated, desk, doctor.id, day(2))]
 
 
 def test_a_clash_answers_a_typed_409_naming_the_conflict(generated, desk, hospital):
     doctor = hospital.doctor
-    start = free_slots(generated, desk, doctor.id, day(3))[0].start_time
-    created(book(generated, desk, hospital.patients[0].id, doctor.id, start))
+    first = book_first_free_slot(generated, desk, hospital.patients[0].id, doctor.id, day(3))
+    start = first.start_time
 
     clash = book(generated, desk, hospital.patients[1].id, doctor.id, start)
     assert clash.status_code == 409, clash.content
@@ -420,8 +433,7 @@ def test_a_reschedule_with_if_match_and_a_stale_one_refused(generated, desk, hos
     appointment = created(
         book(generated, desk, hospital.patients[0].id, doctor.id, first.start_time)
     )
-    read = m("api.appointments.get_appointment").sync_detailed(appointment.id, client=desk)
-    etag = read.headers["ETag"]
+    etag = etag_of(generated, desk, appointment.id)
 
     update_appointment = m("api.appointments.update_appointment")
     move = m("models.appointment_update").AppointmentUpdate(start_time=later.start_time)
@@ -445,13 +457,11 @@ def test_a_reschedule_with_if_match_and_a_stale_one_refused(generated, desk, hos
     "header parameter (nor a 304 answer), so the generated function takes no if_none_match",
 )
 def test_an_unchanged_appointment_reads_as_304(generated, desk, hospital):
-    m = generated.module
-    doctor = hospital.doctor
-    start = free_slots(generated, desk, doctor.id, day(5))[0].start_time
-    appointment = created(book(generated, desk, hospital.patients[0].id, doctor.id, start))
-    get_appointment = m("api.appointments.get_appointment")
-    etag = get_appointment.sync_detailed(appointment.id, client=desk).headers["ETag"]
+    patient, doctor = hospital.patients[0], hospital.doctor
+    appointment = book_first_free_slot(generated, desk, patient.id, doctor.id, day(5))
+    etag = etag_of(generated, desk, appointment.id)
 
+    get_appointment = generated.module("api.appointments.get_appointment")
     unchanged = get_appointment.sync_detailed(appointment.id, client=desk, if_none_match=etag)
     assert unchanged.status_code == 304
     assert unchanged.parsed is None
@@ -460,8 +470,7 @@ def test_an_unchanged_appointment_reads_as_304(generated, desk, hospital):
 def test_a_cancellation_keeps_its_reason(generated, desk, hospital):
     m = generated.module
     doctor = hospital.doctor
-    start = free_slots(generated, desk, doctor.id, day(6))[0].start_time
-    appointment = created(book(generated, desk, hospital.patients[2].id, doctor.id, start))
+    appointment = book_first_free_slot(generated, desk, hospital.patients[2].id, doctor.id, day(6))
 
     status = m("models.appointment_update_status").AppointmentUpdateStatus.CANCELLED
     cancel = m("models.appointment_update").AppointmentUpdate(
@@ -474,7 +483,7 @@ def test_a_cancellation_keeps_its_reason(generated, desk, hospital):
     assert cancelled.parsed.status == m("models.appointment_status").AppointmentStatus.CANCELLED
     assert cancelled.parsed.cancellation_reason == "Patient called: flu"
     # The slot is free again: the same start books for somebody else.
-    created(book(generated, desk, hospital.patients[1].id, doctor.id, start))
+    created(book(generated, desk, hospital.patients[1].id, doctor.id, appointment.start_time))
 
 
 # openapi-python-client reads an answer as the first media type its response declares that
@@ -511,8 +520,10 @@ def test_a_report_downloads_as_csv(generated, desk, hospital, operation):
     )
     assert response.status_code == 200, response.content
     assert response.headers["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
-    assert len(rows) >= 2, rows
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8"))))
+    first_row = {"report_overview": ("from", day(0).isoformat())}
+    column, value = first_row.get(operation, ("name", "General Medicine"))
+    assert rows[0][column] == value, rows
     assert not isinstance(response.parsed, generated.module("models.problem").Problem)
 
 
@@ -540,8 +551,7 @@ def test_a_report_downloads_as_a_png_chart(generated, desk, hospital):
 def test_a_doctors_calendar_reads_as_icalendar(generated, desk, hospital):
     m = generated.module
     doctor = hospital.doctor
-    start = free_slots(generated, desk, doctor.id, day(7))[0].start_time
-    created(book(generated, desk, hospital.patients[1].id, doctor.id, start))
+    booked = book_first_free_slot(generated, desk, hospital.patients[1].id, doctor.id, day(7))
 
     response = m("api.scheduling.get_doctor_calendar").sync_detailed(doctor.id, client=desk)
     assert response.status_code == 200, response.content
@@ -550,7 +560,7 @@ def test_a_doctors_calendar_reads_as_icalendar(generated, desk, hospital):
     calendar = Calendar.from_ical(response.parsed)
     assert calendar.name == "VCALENDAR"
     starts = [event.decoded("DTSTART") for event in calendar.walk("VEVENT")]
-    assert start in starts
+    assert booked.start_time in starts
 
 
 def _camel(snake: str) -> str:
