@@ -554,9 +554,15 @@ def test_a_report_downloads_as_a_png_chart(generated, desk, hospital):
 def test_a_doctors_calendar_reads_as_icalendar(generated, desk, hospital):
     m = generated.module
     doctor = hospital.doctor
-    booked = book_first_free_slot(generated, desk, hospital.patients[1].id, doctor.id, day(7))
+    on = day(7)
+    booked = book_first_free_slot(generated, desk, hospital.patients[1].id, doctor.id, on)
+    # An appointment outside the week asked for, which the feed leaves out.
+    book_first_free_slot(generated, desk, hospital.patients[2].id, doctor.id, day(8))
 
-    response = m("api.scheduling.get_doctor_calendar").sync_detailed(doctor.id, client=desk)
+    week = {on + timedelta(days=n) for n in range(7)}
+    response = m("api.scheduling.get_doctor_calendar").sync_detailed(
+        doctor.id, client=desk, from_=min(week), to=max(week)
+    )
     assert response.status_code == 200, response.content
     assert response.headers["Content-Type"].startswith("text/calendar")
     assert isinstance(response.parsed, str)
@@ -564,6 +570,7 @@ def test_a_doctors_calendar_reads_as_icalendar(generated, desk, hospital):
     assert calendar.name == "VCALENDAR"
     starts = [event.decoded("DTSTART") for event in calendar.walk("VEVENT")]
     assert booked.start_time in starts
+    assert {start.date() for start in starts} <= week, starts
 
 
 def _camel(snake: str) -> str:
