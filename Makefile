@@ -60,10 +60,11 @@ TSC_FLAGS := --noEmit --strict --noUnusedLocals --target es2022 --module esnext 
 export REDOCLY_TELEMETRY := off
 
 # --ignore-scripts: the one install script in the lock file is @scarf/scarf's usage report.
-# --engine-strict: a Node too old for a pinned tool fails here, by name, not later.
+# tools/check-node.cjs then fails, naming the tool, when Node is too old for one of them.
 $(NODE_STAMP): tools/package-lock.json
 	@command -v npm >/dev/null 2>&1 || { echo "make lint-api needs Node and npm (apt-get install nodejs npm)" >&2; exit 1; }
-	npm ci --prefix tools --ignore-scripts --engine-strict --no-audit --no-fund
+	npm ci --prefix tools --ignore-scripts --no-audit --no-fund
+	node tools/check-node.cjs
 	@touch $(NODE_STAMP)
 
 lint-api:
