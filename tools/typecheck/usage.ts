@@ -68,7 +68,20 @@ export const withStatus: BookingBody = { doctor_id: 3, start_time: "2026-12-14T0
 export function confirmation(appointment: Booked): string {
   const id: number = appointment.id;
   const start: string = appointment.start_time;
-  return `Appointment ${id} at ${start} is ${appointment.status}`;
+  const minutes: number = appointment.duration_minutes;
+  return `Appointment ${id} at ${start} (${minutes} min) is ${appointment.status}`;
+}
+
+// The signed-in account, as the menu bar links it to the caller's own page.
+
+type Account = Json<paths["/auth/me"]["get"]["responses"][200]>;
+
+export function ownPage(account: Account): string {
+  const doctorId: number | null = account.doctor_id;
+  const patientId: number | null = account.patient_id;
+  if (doctorId !== null) return `/doctors/${doctorId}`;
+  if (patientId !== null) return `/patients/${patientId}`;
+  return `/users/${account.id}`;
 }
 
 // A problem response, as an error banner shows it.
