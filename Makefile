@@ -9,7 +9,8 @@ PORT ?= 5000
 HOST ?= 127.0.0.1
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench bench-quick openapi erd install clean
+.PHONY: run test lint format bench bench-quick openapi erd install clean \
+	lint-api lint-api-spec lint-api-redocly lint-api-spectral lint-api-types
 
 install: $(STAMP)
 
@@ -43,6 +44,56 @@ lint: install
 	$(BIN)/bandit --quiet --recursive --severity-level medium meditrack scripts wsgi.py
 	$(BIN)/python scripts/audit_requirements.py
 
+# The OpenAPI document linted and turned into TypeScript types (CONTRIBUTING.md). This needs
+# Node and npm; `make run` and `make test` never do. The pinned tools in tools/ are installed
+# again only when tools/package-lock.json changes. Both the committed docs/openapi.json and
+# the document the code serves now (exported into tools/build/fresh/) are checked; a
+# warning fails as an error does. `make lint-api` runs every check even when one fails;
+# each check also runs alone (make lint-api-redocly, lint-api-spectral, lint-api-types).
+NODE_TOOLS := tools/node_modules
+NODE_STAMP := $(NODE_TOOLS)/.installed
+NODE_BIN := $(NODE_TOOLS)/.bin
+API_BUILD := tools/build
+API_SPECS := docs/openapi.json $(API_BUILD)/fresh/openapi.json
+TSC_FLAGS := --noEmit --strict --noUnusedLocals --target es2022 --module esnext --moduleResolution bundler --lib es2022,dom
+# Redocly CLI sends usage data unless told not to.
+export REDOCLY_TELEMETRY := off
+
+# --ignore-scripts: the one install script in the lock file is @scarf/scarf's usage report.
+# tools/check-node.cjs then fails, naming the tool, when Node is too old for one of them.
+$(NODE_STAMP): tools/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "make lint-api needs Node and npm (apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --prefix tools --ignore-scripts --no-audit --no-fund
+	node tools/check-node.cjs
+	@touch $(NODE_STAMP)
+
+lint-api:
+	$(MAKE) --no-print-directory -k lint-api-redocly lint-api-spectral lint-api-types
+
+lint-api-spec: install
+	@mkdir -p $(API_BUILD)/fresh
+	LOG_LEVEL=WARNING $(BIN)/python scripts/export_openapi.py > $(API_BUILD)/fresh/openapi.json.tmp
+	@mv $(API_BUILD)/fresh/openapi.json.tmp $(API_BUILD)/fresh/openapi.json
+
+lint-api-redocly: $(NODE_STAMP) lint-api-spec
+	$(NODE_BIN)/redocly lint --config tools/redocly.yaml --format stylish $(API_SPECS)
+
+lint-api-spectral: $(NODE_STAMP) lint-api-spec
+	$(NODE_BIN)/spectral lint --ruleset tools/.spectral.yaml --fail-severity warn $(API_SPECS)
+
+# Types for each document, then tools/typecheck/usage.ts compiled against each: its
+# "meditrack-api" import resolves through --baseUrl. openapi-typescript runs from the
+# top of the checkout, where no redocly.yaml is, so it applies Redocly's `minimal` rules
+# and leaves the linting to the targets above.
+lint-api-types: $(NODE_STAMP) lint-api-spec
+	@mkdir -p $(API_BUILD)/committed
+	$(NODE_BIN)/openapi-typescript docs/openapi.json --output $(API_BUILD)/committed/meditrack-api.ts
+	$(NODE_BIN)/openapi-typescript $(API_BUILD)/fresh/openapi.json --output $(API_BUILD)/fresh/meditrack-api.ts
+	@status=0; for spec in committed fresh; do \
+		echo "$(NODE_BIN)/tsc $(TSC_FLAGS) --baseUrl $(API_BUILD)/$$spec tools/typecheck/usage.ts"; \
+		$(NODE_BIN)/tsc $(TSC_FLAGS) --baseUrl $(API_BUILD)/$$spec tools/typecheck/usage.ts || status=1; \
+	done; exit $$status
+
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -63,4 +114,4 @@ erd: install
 	$(BIN)/python scripts/erd.py --write DATABASE.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(API_BUILD) $(NODE_TOOLS)
