@@ -35,7 +35,7 @@ class AppointmentSchema(Schema):
     doctor = fields.Nested(DoctorRefSchema, dump_only=True)
     start_time = DateTime(dump_only=True)
     end_time = DateTime(dump_only=True)
-    duration_minutes = fields.Method("_minutes", dump_only=True)
+    duration_minutes = fields.Method("_minutes", dump_only=True, metadata={"type": "integer"})
     status = fields.String(dump_only=True, metadata={"enum": list(STATUS_VALUES)})
     reason = fields.String(dump_only=True, allow_none=True)
     notes = fields.String(dump_only=True, allow_none=True)

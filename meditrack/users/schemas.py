@@ -10,10 +10,14 @@ class UserSchema(Schema):
     role = fields.String(validate=validate.OneOf(ROLE_VALUES))
     is_active = Bool()
     patient_id = fields.Function(
-        lambda user: user.patient.id if user.patient else None, dump_only=True
+        lambda user: user.patient.id if user.patient else None,
+        dump_only=True,
+        metadata={"type": "integer", "nullable": True},
     )
     doctor_id = fields.Function(
-        lambda user: user.doctor.id if user.doctor else None, dump_only=True
+        lambda user: user.doctor.id if user.doctor else None,
+        dump_only=True,
+        metadata={"type": "integer", "nullable": True},
     )
     created_at = DateTime(dump_only=True)
 
