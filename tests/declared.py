@@ -145,7 +145,7 @@ class Recorder:
         if path not in self.spec_paths:
             return  # /docs, /openapi.json: served beside the API, not part of it
         sent = frozenset(h for h in CHECKED_HEADERS if h in response.headers)
-        media_type = response.mimetype
+        media_type = response.mimetype or ""
         is_json = media_type == "application/json" or media_type.endswith("+json")
         body = response.get_data(as_text=True) if is_json and not response.is_streamed else None
         self.answers.append(

@@ -51,7 +51,7 @@ def test_errors_are_documented_as_problem_json():
 VERBS = {
     "list", "get", "create", "book", "add", "request", "register", "update", "put",
     "archive", "restore", "delete", "remove", "end", "report", "login", "logout",
-    "refresh", "change", "check", "api",
+    "refresh", "change", "check", "api", "download",
 }  # fmt: skip
 
 

@@ -219,6 +219,23 @@ ROUTES: dict[tuple[str, str], Route] = {
         only({"admin": 200, "receptionist": 200, "doctor": 200})
     ),
     ("GET", "/reports/patients/demographics"): Route(only({"admin": 200, "receptionist": 200})),
+    ("GET", "/reports/overview.csv"): Route(only({"admin": 200, "receptionist": 200})),
+    ("GET", "/reports/departments.csv"): Route(only({"admin": 200, "receptionist": 200})),
+    ("GET", "/reports/departments.png"): Route(only({"admin": 200, "receptionist": 200})),
+    ("GET", "/reports/doctors.csv"): Route(
+        only({"admin": 200, "receptionist": 200, "doctor": 200})
+    ),
+    ("GET", "/reports/doctors.png"): Route(
+        only({"admin": 200, "receptionist": 200, "doctor": 200})
+    ),
+    ("GET", "/reports/appointments/daily.csv"): Route(
+        only({"admin": 200, "receptionist": 200, "doctor": 200})
+    ),
+    ("GET", "/reports/appointments/daily.png"): Route(
+        only({"admin": 200, "receptionist": 200, "doctor": 200})
+    ),
+    ("GET", "/reports/patients/demographics.csv"): Route(only({"admin": 200, "receptionist": 200})),
+    ("GET", "/reports/patients/demographics.png"): Route(only({"admin": 200, "receptionist": 200})),
     ("POST", "/emergency-access"): Route(
         only({"doctor": 201}),
         body=lambda ids: {"mrn": ids["mrn"], "reason": "Unconscious, no chart at hand"},
