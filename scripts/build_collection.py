@@ -111,8 +111,12 @@ SESSION: tuple[tuple[str, tuple[Step, ...]], ...] = (
             Step("api_index", login=None),
             Step("check_health", login=None),
             Step("get_account"),
-            Step("list_users", query={"role": "doctor"}),
-            Step("list_departments", keep={"demoDepartmentId": "answer[0].id"}),
+            Step("list_users", query={"role": "doctor", "sort": "name", "per_page": "10"}),
+            Step(
+                "list_departments",
+                query={"sort": "name"},
+                keep={"demoDepartmentId": "answer[0].id"},
+            ),
             Step("get_department", path={"department_id": "{{demoDepartmentId}}"}),
             Step(
                 "get_department_availability",
@@ -121,29 +125,38 @@ SESSION: tuple[tuple[str, tuple[Step, ...]], ...] = (
             ),
             Step(
                 "list_doctors",
-                query={"department_id": "{{demoDepartmentId}}"},
+                query={"department_id": "{{demoDepartmentId}}", "sort": "last_name"},
                 keep={"demoDoctorId": "answer[0].id"},
             ),
             Step("get_doctor", path={"doctor_id": "{{demoDoctorId}}"}),
-            Step("get_doctor_calendar", path={"doctor_id": "{{demoDoctorId}}"}),
+            Step(
+                "get_doctor_calendar",
+                path={"doctor_id": "{{demoDoctorId}}"},
+                query={"from": "{{tomorrow}}"},
+            ),
             Step("list_time_off", path={"doctor_id": "{{demoDoctorId}}"}),
             Step(
                 "list_patients",
+                query={"sort": "last_name", "per_page": "10"},
                 keep={"demoPatientId": "answer[0].id", "demoPatientMrn": "answer[0].mrn"},
             ),
             Step("get_patient", path={"patient_id": "{{demoPatientId}}"}),
             Step("list_patient_access_log", path={"patient_id": "{{demoPatientId}}"}),
             Step("get_patient_calendar", path={"patient_id": "{{demoPatientId}}"}),
             Step("list_records", path={"patient_id": "{{demoPatientId}}"}),
-            Step("list_appointments", keep={"demoAppointmentId": "answer[0].id"}),
+            Step(
+                "list_appointments",
+                query={"from": "{{tomorrow}}", "status": "scheduled", "sort": "start_time"},
+                keep={"demoAppointmentId": "answer[0].id"},
+            ),
             Step("get_appointment", path={"appointment_id": "{{demoAppointmentId}}"}),
             Step("get_appointment_history", path={"appointment_id": "{{demoAppointmentId}}"}),
-            Step("list_audit_events"),
+            Step("list_audit_events", query={"outcome": "success", "per_page": "10"}),
             Step("list_emergency_access"),
             Step("report_overview"),
-            Step("report_departments"),
+            Step("report_departments", query={"format": "csv"}),
             Step("report_doctors"),
-            Step("report_appointments_daily"),
+            Step("report_appointments_daily", query={"format": "png"}),
             Step("report_patient_demographics"),
         ),
     ),
@@ -578,12 +591,19 @@ def expected_status(name: str, operation: dict) -> int:
     return codes[0]
 
 
-def test_script(method: str, path: str, status: int, step: Step) -> list[str]:
+def test_script(method: str, path: str, status: int, media: list[str], step: Step) -> list[str]:
     lines = [
         f'pm.test("{method.upper()} {path} answers {status}", function () {{',
         f"    pm.response.to.have.status({status});",
         "});",
     ]
+    if media:
+        lines += [
+            f'pm.test("as {" or ".join(media)}", function () {{',
+            '    const type = (pm.response.headers.get("Content-Type") || "").split(";")[0];',
+            f"    pm.expect(type.trim()).to.be.oneOf({json.dumps(media)});",
+            "});",
+        ]
     if not step.keep:
         return lines
     lines.append(f"if (pm.response.code === {status}) {{")
@@ -649,7 +669,8 @@ def item_of(spec: dict, name: str, spec_op: tuple, step: Step, summaries: dict) 
         raw = INT_VARIABLE.sub(r"{{\1}}", json.dumps(body, indent=2, ensure_ascii=False))
         request["body"] = {"mode": "raw", "raw": raw, "options": {"raw": {"language": "json"}}}
     status = expected_status(name, operation)
-    events = [script("test", name, test_script(method, path, status, step))]
+    media = sorted(resolve(spec, operation["responses"][str(status)]).get("content", {}))
+    events = [script("test", name, test_script(method, path, status, media, step))]
     if step.prerequest:
         events.insert(0, script("prerequest", name, list(step.prerequest)))
     return {

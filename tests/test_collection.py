@@ -101,7 +101,7 @@ def test_sign_in_comes_first_and_sign_out_last(collection):
     assert routes[-1] == ("post", "/auth/logout")
 
 
-def test_each_request_asserts_the_status_the_spec_promises(spec, collection):
+def test_each_request_asserts_the_status_and_media_types_the_spec_promises(spec, collection):
     operations = spec_operations(spec)
     for item in requests_of(collection):
         operation = operations[route_of(item["request"])]
@@ -109,6 +109,9 @@ def test_each_request_asserts_the_status_the_spec_promises(spec, collection):
         tests = next(event for event in item["event"] if event["listen"] == "test")
         source = "\n".join(tests["script"]["exec"])
         assert f"pm.response.to.have.status({status});" in source, item["name"]
+        media = sorted(operation["responses"][str(status)].get("content", {}))
+        if media:
+            assert f"to.be.oneOf({json.dumps(media)})" in source, item["name"]
 
 
 def test_every_variable_is_set_before_a_request_uses_it(collection):
