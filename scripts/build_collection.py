@@ -80,7 +80,34 @@ class Step:
 PASSWORD = "first-password-2026"
 NEW_PASSWORD = "second-password-2026"
 NEWCOMER = "noor.haddad.{{runId}}@example.org"
-KEEP_ID_ETAG = "answer.id", "etag"
+
+
+def created(thing: str) -> dict[str, str]:
+    """Keep the id and the ETag of what a request created, as `<thing>Id`, `<thing>ETag`."""
+    return {f"{thing}Id": "answer.id", f"{thing}ETag": "etag"}
+
+
+def change(operation: str, thing: str, body: dict, *, login: str = "admin") -> Step:
+    """A PATCH or PUT of what the session made (`{{<thing>Id}}`), sent with the ETag it
+    last read in If-Match; the answer's ETag is kept for the next change."""
+    return Step(
+        operation,
+        login=login,
+        path={f"{thing}_id": f"{{{{{thing}Id}}}}"},
+        headers={"If-Match": f"{{{{{thing}ETag}}}}"},
+        body=body,
+        keep={f"{thing}ETag": "etag"},
+    )
+
+
+def archive_then_restore(thing: str) -> tuple[Step, Step]:
+    """Archive what the session made, with the ETag it last read, and bring it back."""
+    path = {f"{thing}_id": f"{{{{{thing}Id}}}}"}
+    return (
+        Step(f"archive_{thing}", path=path, headers={"If-Match": f"{{{{{thing}ETag}}}}"}),
+        Step(f"restore_{thing}", path=path),
+    )
+
 
 SESSION: tuple[tuple[str, tuple[Step, ...]], ...] = (
     (
@@ -171,7 +198,7 @@ SESSION: tuple[tuple[str, tuple[Step, ...]], ...] = (
                     "location": "Building E, 1st floor",
                     "phone": "+1-212-555-0160",
                 },
-                keep=dict(zip(("departmentId", "departmentETag"), KEEP_ID_ETAG, strict=True)),
+                keep=created("department"),
             ),
             Step(
                 "register_account",
@@ -182,7 +209,7 @@ SESSION: tuple[tuple[str, tuple[Step, ...]], ...] = (
                     "role": "doctor",
                 },
                 keep={
-                    "doctorUserId": "answer.user.id",
+                    "userId": "answer.user.id",
                     "doctorToken": "answer.access_token",
                     "doctorRefreshToken": "answer.refresh_token",
                 },
@@ -195,16 +222,16 @@ SESSION: tuple[tuple[str, tuple[Step, ...]], ...] = (
                     "email": NEWCOMER,
                     "specialization": "Sleep Medicine",
                     "department_id": number("demoDepartmentId"),
-                    "user_id": number("doctorUserId"),
+                    "user_id": number("userId"),
                     "slot_minutes": 30,
                     "working_hours": [
                         {"weekday": day, "start": "08:00", "end": "18:00"} for day in range(7)
                     ],
                 },
-                keep=dict(zip(("doctorId", "doctorETag"), KEEP_ID_ETAG, strict=True)),
+                keep=created("doctor"),
             ),
             # After create_doctor: the account's answer names its doctor, so the ETag changes.
-            Step("get_user", path={"user_id": "{{doctorUserId}}"}, keep={"userETag": "etag"}),
+            Step("get_user", path={"user_id": "{{userId}}"}, keep={"userETag": "etag"}),
             Step(
                 "create_patient",
                 body={
@@ -237,7 +264,7 @@ SESSION: tuple[tuple[str, tuple[Step, ...]], ...] = (
                     "start_time": "{{slotStart}}",
                     "reason": "Snoring and daytime sleepiness",
                 },
-                keep=dict(zip(("appointmentId", "appointmentETag"), KEEP_ID_ETAG, strict=True)),
+                keep=created("appointment"),
             ),
             Step(
                 "add_time_off",
@@ -281,90 +308,27 @@ SESSION: tuple[tuple[str, tuple[Step, ...]], ...] = (
     (
         "Change",
         (
-            Step(
-                "update_user",
-                path={"user_id": "{{doctorUserId}}"},
-                headers={"If-Match": "{{userETag}}"},
-                body={"name": "Noor Haddad-Okafor"},
-                keep={"userETag": "etag"},
-            ),
-            Step(
-                "put_user",
-                path={"user_id": "{{doctorUserId}}"},
-                headers={"If-Match": "{{userETag}}"},
-                body={"name": "Noor Haddad"},
-            ),
-            Step(
-                "update_department",
-                path={"department_id": "{{departmentId}}"},
-                headers={"If-Match": "{{departmentETag}}"},
-                body={"location": "Building E, 2nd floor"},
-                keep={"departmentETag": "etag"},
-            ),
-            Step(
-                "put_department",
-                path={"department_id": "{{departmentId}}"},
-                headers={"If-Match": "{{departmentETag}}"},
-                body={"phone": "+1-212-555-0161"},
-                keep={"departmentETag": "etag"},
-            ),
-            Step(
-                "update_doctor",
-                path={"doctor_id": "{{doctorId}}"},
-                headers={"If-Match": "{{doctorETag}}"},
-                body={"phone": "+1-212-555-0162"},
-                keep={"doctorETag": "etag"},
-            ),
-            Step(
-                "put_doctor",
-                path={"doctor_id": "{{doctorId}}"},
-                headers={"If-Match": "{{doctorETag}}"},
-                body={"license_number": "NY-SM-20417"},
-                keep={"doctorETag": "etag"},
-            ),
-            Step(
-                "update_patient",
-                path={"patient_id": "{{patientId}}"},
-                headers={"If-Match": "{{patientETag}}"},
-                body={"allergies": "Penicillin"},
-                keep={"patientETag": "etag"},
-            ),
-            Step(
-                "put_patient",
-                path={"patient_id": "{{patientId}}"},
-                headers={"If-Match": "{{patientETag}}"},
-                body={"address": "12 Orchard Street, New York, NY 10002"},
-                keep={"patientETag": "etag"},
-            ),
-            Step(
-                "update_appointment",
-                path={"appointment_id": "{{appointmentId}}"},
-                headers={"If-Match": "{{appointmentETag}}"},
-                body={"start_time": "{{laterSlotStart}}"},
-                keep={"appointmentETag": "etag"},
-            ),
-            Step(
-                "put_appointment",
-                path={"appointment_id": "{{appointmentId}}"},
-                headers={"If-Match": "{{appointmentETag}}"},
-                body={"notes": "Bring the sleep diary."},
-                keep={"appointmentETag": "etag"},
-            ),
-            Step(
+            change("update_user", "user", {"name": "Noor Haddad-Okafor"}),
+            change("put_user", "user", {"name": "Noor Haddad"}),
+            change("update_department", "department", {"location": "Building E, 2nd floor"}),
+            change("put_department", "department", {"phone": "+1-212-555-0161"}),
+            change("update_doctor", "doctor", {"phone": "+1-212-555-0162"}),
+            change("put_doctor", "doctor", {"license_number": "NY-SM-20417"}),
+            change("update_patient", "patient", {"allergies": "Penicillin"}),
+            change("put_patient", "patient", {"address": "12 Orchard Street, New York, NY 10002"}),
+            change("update_appointment", "appointment", {"start_time": "{{laterSlotStart}}"}),
+            change("put_appointment", "appointment", {"notes": "Bring the sleep diary."}),
+            change(
                 "update_record",
+                "record",
+                {"treatment": "Overnight sleep study, then CPAP titration"},
                 login="doctor",
-                path={"record_id": "{{recordId}}"},
-                headers={"If-Match": "{{recordETag}}"},
-                body={"treatment": "Overnight sleep study, then CPAP titration"},
-                keep={"recordETag": "etag"},
             ),
-            Step(
+            change(
                 "put_record",
+                "record",
+                {"notes": "Referred by her family doctor; study booked."},
                 login="doctor",
-                path={"record_id": "{{recordId}}"},
-                headers={"If-Match": "{{recordETag}}"},
-                body={"notes": "Referred by her family doctor; study booked."},
-                keep={"recordETag": "etag"},
             ),
             Step("end_emergency_access", login="doctor", path={"access_id": "{{accessId}}"}),
             Step(
@@ -377,34 +341,14 @@ SESSION: tuple[tuple[str, tuple[Step, ...]], ...] = (
     (
         "Archive and restore what this session made",
         (
-            Step(
-                "archive_record",
-                path={"record_id": "{{recordId}}"},
-                headers={"If-Match": "{{recordETag}}"},
-            ),
-            Step("restore_record", path={"record_id": "{{recordId}}"}),
-            Step(
-                "archive_appointment",
-                path={"appointment_id": "{{appointmentId}}"},
-                headers={"If-Match": "{{appointmentETag}}"},
-            ),
-            Step("restore_appointment", path={"appointment_id": "{{appointmentId}}"}),
+            *archive_then_restore("record"),
+            *archive_then_restore("appointment"),
             Step(
                 "remove_time_off",
                 path={"doctor_id": "{{doctorId}}", "time_off_id": "{{timeOffId}}"},
             ),
-            Step(
-                "archive_patient",
-                path={"patient_id": "{{patientId}}"},
-                headers={"If-Match": "{{patientETag}}"},
-            ),
-            Step("restore_patient", path={"patient_id": "{{patientId}}"}),
-            Step(
-                "archive_doctor",
-                path={"doctor_id": "{{doctorId}}"},
-                headers={"If-Match": "{{doctorETag}}"},
-            ),
-            Step("restore_doctor", path={"doctor_id": "{{doctorId}}"}),
+            *archive_then_restore("patient"),
+            *archive_then_restore("doctor"),
             Step(
                 "delete_department",
                 path={"department_id": "{{departmentId}}"},
