@@ -108,8 +108,10 @@ bench: install
 bench-quick: install
 	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
 
+# The collection is built from the spec, so it is rebuilt with it.
 openapi: install
 	$(BIN)/python scripts/export_openapi.py > docs/openapi.json
+	$(BIN)/python scripts/build_collection.py
 
 erd: install
 	$(BIN)/python scripts/erd.py --write DATABASE.md
