@@ -313,7 +313,7 @@ SESSION: tuple[tuple[str, tuple[Step, ...]], ...] = (
             change("update_department", "department", {"location": "Building E, 2nd floor"}),
             change("put_department", "department", {"phone": "+1-212-555-0161"}),
             change("update_doctor", "doctor", {"phone": "+1-212-555-0162"}),
-            change("put_doctor", "doctor", {"license_number": "NY-SM-20417"}),
+            change("put_doctor", "doctor", {"license_number": "NY-SM-{{runId}}"}),
             change("update_patient", "patient", {"allergies": "Penicillin"}),
             change("put_patient", "patient", {"address": "12 Orchard Street, New York, NY 10002"}),
             change("update_appointment", "appointment", {"start_time": "{{laterSlotStart}}"}),
