@@ -432,6 +432,8 @@ def example_of(spec: dict, media: dict) -> dict:
 
 
 def body_of(spec: dict, name: str, operation: dict, step: Step) -> dict | None:
+    """The spec's example, what SESSION sets over it, and the examples of required fields
+    still missing; a required field without any value fails the build."""
     request_body = operation.get("requestBody")
     if request_body is None:
         if step.body is not None:
@@ -440,12 +442,18 @@ def body_of(spec: dict, name: str, operation: dict, step: Step) -> dict | None:
     media = resolve(spec, request_body)["content"]["application/json"]
     schema = resolve(spec, media.get("schema", {}))
     properties = schema.get("properties", {})
-    body = example_of(spec, media)
-    for key in [key for key, prop in properties.items() if resolve(spec, prop).get("readOnly")]:
-        body.pop(key, None)
+    # Read-only fields are never sent back, and ids only from SESSION: an example's id
+    # names no row of the demo hospital.
+    body = {
+        key: value
+        for key, value in example_of(spec, media).items()
+        if not resolve(spec, properties.get(key, {})).get("readOnly") and not key.endswith("_id")
+    }
     body.update(step.body or {})
     for key in schema.get("required", []):
-        if key not in body and "example" in resolve(spec, properties.get(key, {})):
+        if key.endswith("_id") or key in body:
+            continue
+        if "example" in resolve(spec, properties.get(key, {})):
             body[key] = resolve(spec, properties[key])["example"]
     absent = [key for key in schema.get("required", []) if key not in body]
     if absent:

@@ -177,12 +177,13 @@ def request_for(collection: dict, method: str, path: str) -> dict:
 
 def test_bodies_come_from_the_spec_examples_without_read_only_fields(builder, spec):
     """An example in the spec fills the body; what SESSION sets wins; read-only fields of
-    the example (ids, counts) are never sent back."""
+    the example (ids, counts) are never sent back, nor ids SESSION does not give."""
     changed = copy.deepcopy(spec)
     operation = changed["paths"]["/departments/{department_id}"]["put"]
     operation["requestBody"]["content"]["application/json"]["example"] = {
         "id": 3,
         "doctor_count": 2,
+        "head_doctor_id": 7,
         "location": "Building A, 2nd floor",
         "phone": "+1-212-555-0110",
     }
