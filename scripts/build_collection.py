@@ -612,7 +612,10 @@ def item_of(spec: dict, name: str, spec_op: tuple, step: Step, summaries: dict) 
         "method": method.upper(),
         "header": headers_of(spec, name, operation, step, body),
         "url": url_of(name, path, operation, step, query),
-        "description": f"`{method.upper()} {path}` (operationId `{name}`)",
+        "description": "\n\n".join(
+            [f"`{method.upper()} {path}` (operationId `{name}`)"]
+            + ([operation["description"]] if operation.get("description") else [])
+        ),
     }
     auth = auth_of(step, operation)
     if auth is not None:
@@ -675,7 +678,7 @@ def build(spec: dict, session: tuple = SESSION) -> dict:
             "_postman_id": item_id(f"collection:{info['title']}"),
             "name": info["title"],
             "description": (
-                f"Every operation of the {info['title']} API {info['version']}, as one "
+                f"Every operation of {info['title']} {info['version']}, as one "
                 "session on the demo hospital (`make run`): sign in, read, create, change, "
                 "archive and restore, sign out. Built from docs/openapi.json by "
                 "scripts/build_collection.py; set `baseUrl` to your server."
