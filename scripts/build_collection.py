@@ -442,12 +442,14 @@ def body_of(spec: dict, name: str, operation: dict, step: Step) -> dict | None:
     media = resolve(spec, request_body)["content"]["application/json"]
     schema = resolve(spec, media.get("schema", {}))
     properties = schema.get("properties", {})
-    # Read-only fields are never sent back, and ids only from SESSION: an example's id
-    # names no row of the demo hospital.
+    # Only the fields the request schema takes, never a read-only one, and ids only from
+    # SESSION: an example's id names no row of the demo hospital.
     body = {
         key: value
         for key, value in example_of(spec, media).items()
-        if not resolve(spec, properties.get(key, {})).get("readOnly") and not key.endswith("_id")
+        if (key in properties or not properties)
+        and not resolve(spec, properties.get(key, {})).get("readOnly")
+        and not key.endswith("_id")
     }
     body.update(step.body or {})
     for key in schema.get("required", []):
@@ -504,7 +506,7 @@ def headers_of(spec: dict, name: str, operation: dict, step: Step, body) -> list
     entries = []
     declared = {p["name"]: p for p in parameters_of(spec, operation, "header")}
     for key in step.headers:
-        if key not in declared and key != "If-Match":
+        if key not in declared:
             raise SpecError(f"{name}: the spec declares no header parameter {key!r}.")
     for key in sorted(set(declared) | set(step.headers)):
         parameter = declared.get(key, {})

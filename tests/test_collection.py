@@ -176,8 +176,8 @@ def request_for(collection: dict, method: str, path: str) -> dict:
 
 
 def test_bodies_come_from_the_spec_examples_without_read_only_fields(builder, spec):
-    """An example in the spec fills the body; what SESSION sets wins; read-only fields of
-    the example (ids, counts) are never sent back, nor ids SESSION does not give."""
+    """An example in the spec fills the body; what SESSION sets wins; fields the request
+    schema does not take (ids, counts) are never sent, nor ids SESSION does not give."""
     changed = copy.deepcopy(spec)
     operation = changed["paths"]["/departments/{department_id}"]["put"]
     operation["requestBody"]["content"]["application/json"]["example"] = {
