@@ -24,10 +24,8 @@ VARIABLE = re.compile(r"{{(\$?\w+)}}")
 SETS = re.compile(r'pm\.collectionVariables\.set\("(\w+)"')
 
 
-def load_builder():
-    spec = importlib.util.spec_from_file_location(
-        "build_collection", ROOT / "scripts" / "build_collection.py"
-    )
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
@@ -36,7 +34,7 @@ def load_builder():
 
 @pytest.fixture(scope="module")
 def builder():
-    return load_builder()
+    return load_script("build_collection")
 
 
 @pytest.fixture(scope="module")
@@ -198,3 +196,12 @@ def test_ids_from_earlier_answers_are_sent_as_numbers(collection):
     raw = request_for(collection, "post", "/appointments")["body"]["raw"]
     assert '"doctor_id": {{doctorId}}' in raw
     assert '"start_time": "{{slotStart}}"' in raw
+
+
+def test_collection_test_serves_the_demo_as_make_run_does():
+    """`make collection-test` starts gunicorn with `make run`'s arguments (and no control
+    socket, so that a `make run` beside it keeps its own)."""
+    server = load_script("run_collection").SERVER
+    assert "--no-control-socket" in server
+    started = " ".join(argument for argument in server if argument != "--no-control-socket")
+    assert f"$(BIN)/gunicorn {started}" in (ROOT / "Makefile").read_text()
