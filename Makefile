@@ -10,7 +10,8 @@ HOST ?= 127.0.0.1
 PYTEST_ARGS ?=
 
 .PHONY: run test lint format bench bench-quick openapi erd install clean \
-	lint-api lint-api-spec lint-api-redocly lint-api-spectral lint-api-types
+	lint-api lint-api-spec lint-api-redocly lint-api-spectral lint-api-types \
+	collection collection-test
 
 install: $(STAMP)
 
@@ -107,11 +108,22 @@ bench: install
 bench-quick: install
 	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
 
+# The collection is built from the spec, so it is rebuilt with it.
 openapi: install
 	$(BIN)/python scripts/export_openapi.py > docs/openapi.json
+	$(BIN)/python scripts/build_collection.py
 
 erd: install
 	$(BIN)/python scripts/erd.py --write DATABASE.md
+
+# The Postman/Insomnia collection (docs/meditrack.postman_collection.json), built from
+# docs/openapi.json; collection-test runs it with newman against a fresh demo hospital
+# (SQLite in a temporary directory, a free port). Needs Node: newman is in tools/.
+collection: install
+	$(BIN)/python scripts/build_collection.py
+
+collection-test: install $(NODE_STAMP)
+	$(BIN)/python scripts/run_collection.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache $(API_BUILD) $(NODE_TOOLS)
