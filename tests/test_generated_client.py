@@ -3,12 +3,10 @@
 openapi-python-client turns docs/openapi.json into a Python package once per module, and
 that package alone talks to a live gunicorn server on a fresh SQLite database: no raw
 HTTP anywhere (only the first admin is made straight in the database, as nobody can
-register staff without one). What an integrator gets from the document is what is tested:
-where the document keeps the generated client from doing a step, the step is written as
-it should work and marked xfail(strict=True) with what the document lacks, so that it
-fails, and asks for its mark to go, as soon as the document is fixed. The same goes for
-what the client cannot check by itself: that the statuses and headers the desk meets are
-declared, and that the generated models promise the fields every answer holds.
+register staff without one). What an integrator gets from the document is what is tested,
+step by step, and so is what the client cannot check by itself: that the statuses and
+headers the desk meets are declared, and that the generated models promise the fields
+every answer holds (required, and nullable only where null is answered).
 """
 
 from __future__ import annotations
@@ -474,65 +472,31 @@ def test_a_cancellation_keeps_its_reason(generated, desk, hospital):
 
 
 # openapi-python-client reads an answer as the first media type its response declares that
-# it knows (JSON, text, octet-stream), whatever Content-Type the server sends.
-CSV_GAPS = {
-    "report_overview": "report_overview (GET /reports/overview) declares its 200 as "
-    "application/json, then text/csv; the generated client reads only the first, so "
-    "format=csv crashes in response.json(). CSV needs an answer whose first (or only) media "
-    "type is text/csv, e.g. an operation of its own",
-    "report_departments": "report_departments (GET /reports/departments) declares its 200 "
-    "as application/json only; format=csv crashes the generated client in response.json(). "
-    "CSV needs an answer whose first (or only) media type is text/csv",
-}
+# it knows (JSON, text, octet-stream), whatever Content-Type the server sends: so each
+# download is an operation with one media type (GET /reports/<report>.csv and .png).
 
 
-@pytest.mark.parametrize(
-    "operation",
-    [
-        pytest.param(
-            operation,
-            marks=pytest.mark.xfail(strict=True, raises=ValueError, reason=reason),
-        )
-        for operation, reason in CSV_GAPS.items()
-    ],
-)
-def test_a_report_downloads_as_csv(generated, desk, hospital, operation):
-    report = generated.module(f"api.reports.{operation}")
-    formats = generated.module(f"models.{operation}_format")
-    response = report.sync_detailed(
-        client=desk,
-        from_=day(0),
-        to=day(8),
-        format_=getattr(formats, f"{_camel(operation)}Format").CSV,
-    )
+@pytest.mark.parametrize("report", ["overview", "departments"])
+def test_a_report_downloads_as_csv(generated, desk, hospital, report):
+    download = generated.module(f"api.reports.download_{report}_csv")
+    response = download.sync_detailed(client=desk, from_=day(0), to=day(8))
     assert response.status_code == 200, response.content
     assert response.headers["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8"))))
-    first_row = {"report_overview": ("from", day(0).isoformat())}
-    column, value = first_row.get(operation, ("name", "General Medicine"))
-    assert rows[0][column] == value, rows
-    assert not isinstance(response.parsed, generated.module("models.problem").Problem)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,  # UnicodeDecodeError or json.JSONDecodeError
-    reason="report_departments (GET /reports/departments) declares its 200 as "
-    "application/json only, no image/png; format=png crashes the generated client in "
-    "response.json(). A chart needs an answer whose first (or only) media type the client "
-    "reads as bytes (image/png with a binary schema, mapped to application/octet-stream, "
-    "or application/octet-stream itself), e.g. an operation of its own",
-)
-def test_a_report_downloads_as_a_png_chart(generated, desk, hospital):
-    m = generated.module
-    png = m("models.report_departments_format").ReportDepartmentsFormat.PNG
-    response = m("api.reports.report_departments").sync_detailed(
-        client=desk, from_=day(0), to=day(8), format_=png
+    assert isinstance(response.parsed, str)
+    rows = list(csv.DictReader(io.StringIO(response.parsed)))
+    column, value = {"overview": ("from", day(0).isoformat())}.get(
+        report, ("name", "General Medicine")
     )
+    assert rows[0][column] == value, rows
+
+
+def test_a_report_downloads_as_a_png_chart(generated, desk, hospital):
+    download = generated.module("api.reports.download_departments_chart")
+    response = download.sync_detailed(client=desk, from_=day(0), to=day(8))
     assert response.status_code == 200, response.content
     assert response.headers["Content-Type"] == "image/png"
     assert response.content.startswith(PNG_SIGNATURE)
-    assert not isinstance(response.parsed, m("models.problem").Problem)
+    assert response.parsed.payload.read().startswith(PNG_SIGNATURE)
 
 
 def test_a_doctors_calendar_reads_as_icalendar(generated, desk, hospital):
@@ -555,10 +519,6 @@ def test_a_doctors_calendar_reads_as_icalendar(generated, desk, hospital):
     starts = [event.decoded("DTSTART") for event in calendar.walk("VEVENT")]
     assert booked.start_time in starts
     assert {start.date() for start in starts} <= week, starts
-
-
-def _camel(snake: str) -> str:
-    return "".join(part.title() for part in snake.split("_"))
 
 
 # What the models promise ----------------------------------------------------------------
