@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 .PHONY: run test lint format bench bench-quick openapi erd install clean \
 	lint-api lint-api-spec lint-api-redocly lint-api-spectral lint-api-types \
-	collection collection-test
+	collection collection-test docs
 
 install: $(STAMP)
 
@@ -124,6 +124,14 @@ collection: install
 
 collection-test: install $(NODE_STAMP)
 	$(BIN)/python scripts/run_collection.py
+
+# The API reference as one static HTML page (Redoc, scripts inlined: it opens from disk,
+# offline), built from the committed document. Needs Node: Redocly is in tools/.
+docs: $(NODE_STAMP)
+	@mkdir -p $(API_BUILD)
+	REDOCLY_TELEMETRY=off $(NODE_BIN)/redocly build-docs docs/openapi.json \
+		--output $(API_BUILD)/reference.html
+	@echo "The reference: $(API_BUILD)/reference.html"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache $(API_BUILD) $(NODE_TOOLS)

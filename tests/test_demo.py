@@ -245,3 +245,17 @@ def test_if_empty_leaves_a_database_with_users_alone(app, runner, make_account):
     result = seed(runner, "--if-empty")
     assert counts(app) == {table: int(table == "users") for table in TABLES}
     assert demo.PASSWORD not in result.output
+
+
+def test_the_login_example_of_the_spec_signs_in_to_the_demo(app, runner, client):
+    """/docs' "Try it out" on POST /auth/login sends the document's example: it works on
+    the hospital `make run` loads."""
+    seed(runner)
+    spec = client.get("/openapi.json").get_json()
+    login_schema = spec["components"]["schemas"]["Login"]["properties"]
+    example = {name: field["example"] for name, field in login_schema.items()}
+    assert example["email"] == demo.ADMIN_EMAIL and example["password"] == demo.PASSWORD
+
+    response = client.post("/auth/login", json=example)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["user"]["role"] == "admin"

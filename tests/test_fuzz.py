@@ -73,7 +73,7 @@ def test_operation_conforms_to_its_spec(app, make_account, method, path, role, m
     declared_query = {
         parameter["name"]
         for parameter in SPEC["paths"][path][method].get("parameters", [])
-        if parameter["in"] == "query"
+        if parameter.get("in") == "query"
     }
 
     @seed(SEED)

@@ -37,8 +37,14 @@ class RegisterSchema(Schema):
 
 
 class LoginSchema(Schema):
-    email = Trimmed(required=True, max_length=254)
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    # The examples are the demo admin that `make run` loads (meditrack/demo.py), so that
+    # "Try it out" in /docs signs in as shipped; tests/test_demo.py holds them to it.
+    email = Trimmed(required=True, max_length=254, metadata={"example": "admin@demo.meditrack.org"})
+    password = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=1024),
+        metadata={"example": "meditrack-demo-2026"},
+    )
 
 
 class PasswordChangeSchema(Schema):
