@@ -147,7 +147,8 @@ class Recorder:
         sent = frozenset(h for h in CHECKED_HEADERS if h in response.headers)
         media_type = response.mimetype or ""
         is_json = media_type == "application/json" or media_type.endswith("+json")
-        body = response.get_data(as_text=True) if is_json and not response.is_streamed else None
+        has_body = is_json and not response.is_streamed and response.status_code not in (204, 304)
+        body = response.get_data(as_text=True) if has_body else None
         self.answers.append(
             Answer(request.method, path, response.status_code, sent, media_type, body or None)
         )

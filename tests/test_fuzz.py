@@ -37,7 +37,10 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 
 def _has_input(operation: dict) -> bool:
-    return bool(operation.get("parameters") or operation.get("requestBody"))
+    """A body, or a parameter other than a header (headers such as If-None-Match are
+    declared by reference; a case invalid only through a header is filtered out below)."""
+    parameters = [p for p in operation.get("parameters", []) if p.get("in") not in (None, "header")]
+    return bool(parameters or operation.get("requestBody"))
 
 
 def _cases():

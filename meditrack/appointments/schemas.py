@@ -154,13 +154,23 @@ class WindowQuery(Schema):
             raise ValidationError({"to": ["The end of the range must be after its start."]})
 
 
+_ONE_STATUS = " *(" + "|".join(STATUS_VALUES) + ") *"
+#: The closed vocabulary of `status`, as the OpenAPI document states it (empty: no filter).
+STATUS_LIST = f"^({_ONE_STATUS}(,{_ONE_STATUS})*)?$"
+
+
 class AppointmentQuery(ListQuery, WindowQuery):
     SORTS = ("start_time", "created_at")
 
     patient_id = QueryId()
     doctor_id = QueryId()
     department_id = QueryId()
-    status = fields.String(metadata={"description": "One status or a comma-separated list."})
+    status = fields.String(
+        metadata={
+            "description": f"One status or a comma-separated list of: {', '.join(STATUS_VALUES)}.",
+            "pattern": STATUS_LIST,
+        }
+    )
     include_archived = QueryBool(load_default=False)
 
     @validates_schema
