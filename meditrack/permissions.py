@@ -50,6 +50,12 @@ def require_role(actor: Actor, *roles: Role) -> None:
         raise Forbidden("Your role may not do this.")
 
 
+def require_admin_for_archived(actor: Actor, include_archived: bool) -> None:
+    """Archived rows are for admins only: asking for them is 403 for anyone else."""
+    if include_archived:
+        require_role(actor, Role.ADMIN)
+
+
 def patient_scope(actor: Actor) -> ColumnElement[bool]:
     """A WHERE clause on Patient: staff see all, a doctor their patients, a patient theirs.
 

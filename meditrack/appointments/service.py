@@ -39,7 +39,7 @@ from meditrack.appointments.rules import (
 from meditrack.appointments.schemas import window
 from meditrack.core import timeutil, transaction
 from meditrack.core.errors import FieldError, Forbidden, NotFound, about_patient
-from meditrack.core.lookup import label_of, referenced
+from meditrack.core.lookup import label_of, referenced, visible_or_404
 from meditrack.core.pagination import Page, order_by, paginate
 from meditrack.departments.models import Department
 from meditrack.doctors import service as doctors_service
@@ -51,6 +51,7 @@ from meditrack.permissions import (
     Actor,
     appointment_scope,
     patient_scope,
+    require_admin_for_archived,
     require_role,
     sees_all_patients,
 )
@@ -106,19 +107,13 @@ def get_appointment(
     *, actor: Actor, appointment_id: int, include_archived: bool = False
 ) -> Appointment:
     """The appointment if the caller may see it; otherwise 404, as if it did not exist."""
-    if include_archived:
-        require_role(actor, Role.ADMIN)
+    require_admin_for_archived(actor, include_archived)
     stmt = (
         select(Appointment)
         .options(*LOAD)
         .where(Appointment.id == appointment_id, appointment_scope(actor))
     )
-    if not include_archived:
-        stmt = stmt.where(Appointment.archived_at.is_(None))
-    appointment = db.session.scalar(stmt)
-    if appointment is None:
-        raise NotFound(f"Appointment {appointment_id} does not exist.")
-    return appointment
+    return visible_or_404(Appointment, stmt, appointment_id, include_archived=include_archived)
 
 
 def history(*, actor: Actor, appointment_id: int) -> list[AppointmentEvent]:
@@ -279,8 +274,7 @@ def _tally_key(appointment: Appointment) -> tuple:
 
 def archive(*, actor: Actor, appointment: Appointment) -> None:
     require_role(actor, *STAFF)
-    appointment.archived_at = timeutil.now()
-    db.session.flush()
+    appointment.archive()
 
 
 def restore(*, actor: Actor, appointment: Appointment) -> Appointment:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, func
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, object_session, registry
+
+from meditrack.core import timeutil
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -59,9 +61,14 @@ class ArchiveMixin:
 
     archived_at: Mapped[datetime | None] = mapped_column(default=None)
 
-    @property
-    def is_archived(self) -> bool:
-        return self.archived_at is not None
+    def archive(self) -> None:
+        """Hide the row from every list and lookup; an admin may restore it."""
+        self.archived_at = timeutil.now()
+        object_session(self).flush()
+
+    def restore(self) -> None:
+        self.archived_at = None
+        object_session(self).flush()
 
 
 __all__ = ["ArchiveMixin", "Base", "TimestampMixin", "UTCDateTime", "func", "utcnow"]

@@ -16,7 +16,7 @@ from meditrack.core.pagination import Page, order_by, paginate, search
 from meditrack.departments.models import Department
 from meditrack.doctors.models import Doctor, WorkingPeriod
 from meditrack.extensions import db
-from meditrack.permissions import Actor, require_role
+from meditrack.permissions import Actor, require_admin_for_archived, require_role
 from meditrack.users.models import Role, User
 
 SORTS = {"last_name": Doctor.last_name, "created_at": Doctor.created_at}
@@ -50,8 +50,7 @@ def get_doctor(
     *, actor: Actor, doctor_id: int, include_archived: bool = False, with_hours: bool = False
 ) -> Doctor:
     """The doctor; `with_hours` for the responses that show the working hours."""
-    if include_archived:
-        require_role(actor, Role.ADMIN)
+    require_admin_for_archived(actor, include_archived)
     doctor = get_or_404(Doctor, doctor_id, include_archived=include_archived)
     if with_hours:
         working_hours(doctor)
@@ -91,14 +90,12 @@ def archive_doctor(*, actor: Actor, doctor: Doctor) -> None:
         raise HasDependents(
             f"The doctor has {upcoming} upcoming appointment(s); cancel or move them first."
         )
-    doctor.archived_at = timeutil.now()
-    db.session.flush()
+    doctor.archive()
 
 
 def restore_doctor(*, actor: Actor, doctor: Doctor) -> Doctor:
     require_role(actor, Role.ADMIN)
-    doctor.archived_at = None
-    db.session.flush()
+    doctor.restore()
     return doctor
 
 

@@ -11,9 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from meditrack.appointments import service as appointments_service
 from meditrack.audit import service as audit
 from meditrack.audit.models import Action
-from meditrack.core import timeutil
-from meditrack.core.errors import Duplicate, FieldError, Forbidden, NotFound
-from meditrack.core.lookup import referenced
+from meditrack.core.errors import Duplicate, FieldError, Forbidden
+from meditrack.core.lookup import referenced, visible_or_404
 from meditrack.core.pagination import (
     Page,
     order_by,
@@ -25,7 +24,13 @@ from meditrack.core.pagination import (
 from meditrack.departments.models import Department
 from meditrack.extensions import db
 from meditrack.patients.models import Patient, PatientTotals, search_text
-from meditrack.permissions import STAFF, Actor, patient_scope, require_role
+from meditrack.permissions import (
+    STAFF,
+    Actor,
+    patient_scope,
+    require_admin_for_archived,
+    require_role,
+)
 from meditrack.users.models import Role, User
 
 SORTS = {
@@ -78,15 +83,9 @@ def _kept_total(include_archived: bool) -> int | None:
 
 def get_patient(*, actor: Actor, patient_id: int, include_archived: bool = False) -> Patient:
     """The patient if the caller may see it; otherwise 404, exactly as if it did not exist."""
-    if include_archived:
-        require_role(actor, Role.ADMIN)
+    require_admin_for_archived(actor, include_archived)
     stmt = select(Patient).where(Patient.id == patient_id, patient_scope(actor))
-    if not include_archived:
-        stmt = stmt.where(Patient.archived_at.is_(None))
-    patient = db.session.scalar(stmt)
-    if patient is None:
-        raise NotFound(f"Patient {patient_id} does not exist.")
-    return patient
+    return visible_or_404(Patient, stmt, patient_id, include_archived=include_archived)
 
 
 def create_patient(*, actor: Actor, data: Mapping) -> Patient:
@@ -140,14 +139,12 @@ def archive_patient(*, actor: Actor, patient: Patient) -> None:
     appointments_service.cancel_upcoming_for_patient(
         actor=actor, patient_id=patient.id, reason=ARCHIVE_CANCELLATION
     )
-    patient.archived_at = timeutil.now()
-    db.session.flush()
+    patient.archive()
 
 
 def restore_patient(*, actor: Actor, patient: Patient) -> Patient:
     require_role(actor, Role.ADMIN)
-    patient.archived_at = None
-    db.session.flush()
+    patient.restore()
     return patient
 
 

@@ -9,12 +9,13 @@ from sqlalchemy import select
 
 from meditrack.appointments.models import Appointment
 from meditrack.core import timeutil
-from meditrack.core.errors import FieldError, Forbidden, NotFound
+from meditrack.core.errors import FieldError, Forbidden
+from meditrack.core.lookup import visible_or_404
 from meditrack.core.pagination import Page, order_by, paginate, search
 from meditrack.extensions import db
 from meditrack.patients import service as patients_service
 from meditrack.patients.models import Patient
-from meditrack.permissions import Actor, patient_scope, require_role
+from meditrack.permissions import Actor, patient_scope, require_admin_for_archived, require_role
 from meditrack.records.models import MedicalRecord
 from meditrack.users.models import Role
 
@@ -39,19 +40,13 @@ def list_records(*, actor: Actor, patient_id: int, args: Mapping) -> Page:
 def get_record(*, actor: Actor, record_id: int, include_archived: bool = False) -> MedicalRecord:
     """The record if the caller may see its patient; otherwise 404."""
     require_role(actor, *READERS)
-    if include_archived:
-        require_role(actor, Role.ADMIN)
+    require_admin_for_archived(actor, include_archived)
     stmt = (
         select(MedicalRecord)
         .join(Patient, Patient.id == MedicalRecord.patient_id)
         .where(MedicalRecord.id == record_id, patient_scope(actor), Patient.archived_at.is_(None))
     )
-    if not include_archived:
-        stmt = stmt.where(MedicalRecord.archived_at.is_(None))
-    record = db.session.scalar(stmt)
-    if record is None:
-        raise NotFound(f"Record {record_id} does not exist.")
-    return record
+    return visible_or_404(MedicalRecord, stmt, record_id, include_archived=include_archived)
 
 
 def create_record(*, actor: Actor, patient_id: int, data: Mapping) -> MedicalRecord:
@@ -82,14 +77,12 @@ def update_record(*, actor: Actor, record: MedicalRecord, changes: Mapping) -> M
 def archive_record(*, actor: Actor, record: MedicalRecord) -> None:
     if actor.role != Role.ADMIN:
         _require_author(actor, record)
-    record.archived_at = timeutil.now()
-    db.session.flush()
+    record.archive()
 
 
 def restore_record(*, actor: Actor, record: MedicalRecord) -> MedicalRecord:
     require_role(actor, Role.ADMIN)
-    record.archived_at = None
-    db.session.flush()
+    record.restore()
     return record
 
 
