@@ -54,7 +54,9 @@ def list_appointments(args):
 
     Admins and receptionists see every appointment, a doctor their own, a patient theirs.
     Filter by doctor, patient, department, status and a from/to window; archived ones only
-    for admins with include_archived. Paged, with X-Total-Count and Link.
+    for admins with include_archived. Filters narrow the caller's scope, never widen it.
+    Sorted by start time unless sort says otherwise; no q. Paged, with X-Total-Count and
+    Link.
     """
     page = service.list_appointments(actor=current_actor(), args=args)
     return page.items, 200, page.headers
