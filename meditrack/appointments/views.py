@@ -258,7 +258,8 @@ def add_time_off(data, doctor_id):
 def remove_time_off(doctor_id, time_off_id):
     """Delete time off (admin, the doctor).
 
-    Admins and the doctor. The time becomes bookable again.
+    Admins and the doctor. The entry is deleted for good and the time becomes bookable
+    again. An entry that does not exist or is another doctor's answers 404.
     """
     actor = current_actor()
     doctor = doctors_service.get_doctor(actor=actor, doctor_id=doctor_id)
