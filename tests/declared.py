@@ -30,7 +30,7 @@ CHECKED_HEADERS = (
     "Content-Disposition",
     "X-Request-ID",
 )
-#: Answered for any path, beside its operations, and documented in API.md's conventions:
+#: Answered for any path, beside its operations, and documented in API.md's errors:
 #: no such method for the path (405), a request the server refuses before the app reads
 #: it (408, 417), an unexpected failure (500).
 ANY_OPERATION = {405, 408, 417, 500}

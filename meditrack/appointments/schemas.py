@@ -30,17 +30,35 @@ class AppointmentSchema(Schema):
     id = fields.Integer(dump_only=True)
     patient_id = fields.Integer(dump_only=True)
     doctor_id = fields.Integer(dump_only=True)
-    department_id = fields.Integer(dump_only=True)
+    department_id = fields.Integer(
+        dump_only=True,
+        metadata={
+            "description": (
+                "The doctor's department when it was booked or moved to that doctor; it stays when"
+                " the doctor changes department."
+            )
+        },
+    )
     patient = fields.Nested(PatientRefSchema, dump_only=True)
     doctor = fields.Nested(DoctorRefSchema, dump_only=True)
     start_time = DateTime(dump_only=True)
     end_time = DateTime(dump_only=True)
-    duration_minutes = fields.Method("_minutes", dump_only=True, metadata={"type": "integer"})
+    duration_minutes = fields.Method(
+        "_minutes",
+        dump_only=True,
+        metadata={"type": "integer", "description": "The length in whole minutes."},
+    )
     status = fields.String(dump_only=True, metadata={"enum": list(STATUS_VALUES)})
     reason = fields.String(dump_only=True, allow_none=True)
     notes = fields.String(dump_only=True, allow_none=True)
-    cancellation_reason = fields.String(dump_only=True, allow_none=True)
-    created_by = fields.Integer(dump_only=True, allow_none=True)
+    cancellation_reason = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "Set when the appointment is cancelled."},
+    )
+    created_by = fields.Integer(
+        dump_only=True, allow_none=True, metadata={"description": "The user who booked it."}
+    )
     created_at = DateTime(dump_only=True)
     updated_at = DateTime(dump_only=True)
 
@@ -50,8 +68,10 @@ class AppointmentSchema(Schema):
 
 class _Times(Schema):
     start_time = DateTime()
-    end_time = DateTime()
-    duration_minutes = Minutes()
+    end_time = DateTime(metadata={"description": "Send end_time or duration_minutes, not both."})
+    duration_minutes = Minutes(
+        metadata={"description": "Instead of end_time. Neither: the doctor's slot_minutes."}
+    )
 
     @validates_schema
     def _one_length(self, data, **kwargs):
@@ -63,8 +83,17 @@ class _Times(Schema):
 
 class BookingSchema(_Times):
     patient_id = Id(metadata={"description": "Optional for a patient booking for themselves."})
-    doctor_id = Id(required=True)
-    start_time = DateTime(required=True)
+    doctor_id = Id(
+        required=True, metadata={"description": "An existing, active doctor (else 422)."}
+    )
+    start_time = DateTime(
+        required=True,
+        metadata={
+            "description": (
+                "In the future, at most 2 years ahead, inside one of the doctor's working periods."
+            )
+        },
+    )
     reason = FreeText()
     notes = FreeText()
 
@@ -75,8 +104,18 @@ class AppointmentUpdateSchema(_Times):
     doctor_id = Id()
     reason = FreeText()
     notes = FreeText()
-    status = fields.String(validate=validate.OneOf(STATUS_VALUES))
-    cancellation_reason = FreeText()
+    status = fields.String(
+        validate=validate.OneOf(STATUS_VALUES),
+        metadata={
+            "description": (
+                "A status change, sent alone; the allowed changes and who may make them are in the"
+                " guide."
+            )
+        },
+    )
+    cancellation_reason = FreeText(
+        metadata={"description": "Required with status cancelled, and only with it."}
+    )
 
     @validates_schema
     def _status_alone(self, data, **kwargs):
@@ -91,11 +130,18 @@ class AppointmentUpdateSchema(_Times):
 
 
 class HistoryEntrySchema(Schema):
-    status = fields.String()
+    status = fields.String(metadata={"description": "The status after the change."})
     changed_at = DateTime()
-    changed_by = fields.Integer(allow_none=True)
-    reason = fields.String(allow_none=True)
-    start_time = DateTime()
+    changed_by = fields.Integer(
+        allow_none=True, metadata={"description": "The user who made the change."}
+    )
+    reason = fields.String(
+        allow_none=True,
+        metadata={"description": "The cancellation reason for a cancellation, else null."},
+    )
+    start_time = DateTime(
+        metadata={"description": "The times after the change (a move shows the new ones)."}
+    )
     end_time = DateTime()
 
 
@@ -208,10 +254,14 @@ class DepartmentSlotSchema(SlotSchema):
 class TimeOffSchema(Schema):
     id = fields.Integer(dump_only=True)
     doctor_id = fields.Integer(dump_only=True)
-    start_time = DateTime(required=True)
-    end_time = DateTime(required=True)
+    start_time = DateTime(
+        required=True, metadata={"description": "At most 2 years ahead; may lie in the past."}
+    )
+    end_time = DateTime(required=True, metadata={"description": "After start_time."})
     reason = FreeText()
-    created_by = fields.Integer(dump_only=True, allow_none=True)
+    created_by = fields.Integer(
+        dump_only=True, allow_none=True, metadata={"description": "The user who added it."}
+    )
     created_at = DateTime(dump_only=True)
 
     @validates_schema

@@ -54,7 +54,9 @@ def list_appointments(args):
 
     Admins and receptionists see every appointment, a doctor their own, a patient theirs.
     Filter by doctor, patient, department, status and a from/to window; archived ones only
-    for admins with include_archived. Paged, with X-Total-Count and Link.
+    for admins with include_archived. Filters narrow the caller's scope, never widen it.
+    Sorted by start time unless sort says otherwise; no q. Paged, with X-Total-Count and
+    Link.
     """
     page = service.list_appointments(actor=current_actor(), args=args)
     return page.items, 200, page.headers
@@ -256,7 +258,8 @@ def add_time_off(data, doctor_id):
 def remove_time_off(doctor_id, time_off_id):
     """Delete time off (admin, the doctor).
 
-    Admins and the doctor. The time becomes bookable again.
+    Admins and the doctor. The entry is deleted for good and the time becomes bookable
+    again. An entry that does not exist or is another doctor's answers 404.
     """
     actor = current_actor()
     doctor = doctors_service.get_doctor(actor=actor, doctor_id=doctor_id)

@@ -29,7 +29,8 @@ def list_patient_access_log(args, patient_id):
     """Who read or changed this patient's data, newest first (admin, the patient).
 
     Admins and the patient: every event about this patient's data, including emergency
-    access. Paged.
+    access. 404 for an archived patient (admins then search /audit-events by patient_id).
+    Paged.
     """
     page = service.access_log(actor=current_actor(), patient_id=patient_id, args=args)
     return page.items, 200, page.headers

@@ -5,7 +5,13 @@ from meditrack.users.emails import canonical_email
 from meditrack.users.models import ROLE_VALUES
 from meditrack.users.schemas import UserSchema
 
-Password = lambda: fields.String(required=True, validate=validate.Length(min=10, max=128))  # noqa: E731
+
+def Password(description: str) -> fields.String:
+    return fields.String(
+        required=True,
+        validate=validate.Length(min=10, max=128),
+        metadata={"description": description},
+    )
 
 
 def password_problem(password: str, *, email: str | None, name: str | None) -> str | None:
@@ -19,9 +25,17 @@ def password_problem(password: str, *, email: str | None, name: str | None) -> s
 
 class RegisterSchema(Schema):
     name = ShortText(required=True)
-    email = Email(required=True)
-    password = Password()
-    role = fields.String(load_default="patient", validate=validate.OneOf(ROLE_VALUES))
+    email = Email(
+        required=True, metadata={"description": "Unique without regard to case (409 duplicate)."}
+    )
+    password = Password(
+        description="Not the email or the name (ignoring case and surrounding spaces)."
+    )
+    role = fields.String(
+        load_default="patient",
+        validate=validate.OneOf(ROLE_VALUES),
+        metadata={"description": "Any role but patient needs an admin's token (403)."},
+    )
 
     @validates("email")
     def _key_fits(self, value: str, **kwargs):
@@ -39,7 +53,14 @@ class RegisterSchema(Schema):
 class LoginSchema(Schema):
     # The examples are the demo admin that `make run` loads (meditrack/demo.py), so that
     # "Try it out" in /docs signs in as shipped; tests/test_demo.py holds them to it.
-    email = Trimmed(required=True, max_length=254, metadata={"example": "admin@demo.meditrack.org"})
+    email = Trimmed(
+        required=True,
+        max_length=254,
+        metadata={
+            "example": "admin@demo.meditrack.org",
+            "description": "Matched without regard to case.",
+        },
+    )
     password = fields.String(
         required=True,
         validate=validate.Length(min=1, max=1024),
@@ -48,8 +69,12 @@ class LoginSchema(Schema):
 
 
 class PasswordChangeSchema(Schema):
-    current_password = fields.String(required=True, validate=validate.Length(max=1024))
-    new_password = Password()
+    current_password = fields.String(
+        required=True,
+        validate=validate.Length(max=1024),
+        metadata={"description": "A wrong one is a 422 naming it, and counts as a failed sign-in."},
+    )
+    new_password = Password("Not your email or your name (ignoring case and surrounding spaces).")
 
 
 class TokenPairSchema(Schema):

@@ -62,7 +62,8 @@ def register_account(data):
 def login(data):
     """Exchange email and password for tokens.
 
-    Public. Answers an access token (short-lived) and a refresh token. Failed attempts are
+    Public. Answers an access token (short-lived) and a refresh token. A wrong email, a
+    wrong password and a deactivated account get the same 401. Failed attempts are
     limited per email and per client address; past a limit every attempt is 429, whatever
     the password.
     """

@@ -4,12 +4,23 @@ from meditrack.core.schemas import DateTime, FreeText, Phone, Schema, ShortText,
 
 class DepartmentSchema(Schema):
     id = fields.Integer(dump_only=True)
-    name = ShortText(required=True)
+    name = ShortText(
+        required=True,
+        metadata={
+            "description": "Unique without regard to case or surrounding spaces (409 duplicate)."
+        },
+    )
     description = FreeText()
     location = ShortText(allow_none=True)
     phone = Phone()
-    doctor_count = fields.Integer(dump_only=True)
-    patient_count = fields.Integer(dump_only=True)
+    doctor_count = fields.Integer(
+        dump_only=True,
+        metadata={"description": "Doctors in the department, archived ones left out."},
+    )
+    patient_count = fields.Integer(
+        dump_only=True,
+        metadata={"description": "Patients in the department, archived ones left out."},
+    )
     created_at = DateTime(dump_only=True)
     updated_at = DateTime(dump_only=True)
 

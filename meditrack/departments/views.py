@@ -21,7 +21,8 @@ blp = Blueprint(
 def list_departments(args):
     """List departments.
 
-    Every signed-in user. Search by name with q; paged.
+    Every signed-in user. q searches the name, description and location (every word must
+    appear in one of them); sorted by name unless sort says otherwise. Paged.
     """
     page = service.list_departments(args=args)
     return page.items, 200, page.headers

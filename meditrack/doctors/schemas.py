@@ -44,14 +44,42 @@ class DoctorSchema(Schema):
     id = fields.Integer(dump_only=True)
     first_name = ShortText(required=True)
     last_name = ShortText(required=True)
-    email = Email(required=True)
+    email = Email(
+        required=True,
+        metadata={
+            "description": (
+                "Unique among doctors, archived ones included, without regard to case (409 "
+                "duplicate)."
+            )
+        },
+    )
     phone = Phone()
     specialization = ShortText(required=True)
-    license_number = ShortText(allow_none=True)
-    department_id = Id(required=True)
+    license_number = ShortText(
+        allow_none=True,
+        metadata={"description": "Unique among doctors, archived ones included (409 duplicate)."},
+    )
+    department_id = Id(
+        required=True, metadata={"description": "An existing department (else 422)."}
+    )
     department = fields.Nested(DepartmentRefSchema, dump_only=True)
-    user_id = Id(allow_none=True)
-    is_active = Bool()
+    user_id = Id(
+        allow_none=True,
+        metadata={
+            "description": (
+                "The doctor's login: an account with the role doctor (else 422) that no other "
+                "doctor has (else 409 duplicate)."
+            )
+        },
+    )
+    is_active = Bool(
+        metadata={
+            "description": (
+                "Default true. An inactive doctor stays listed but has no free slots and takes no "
+                "bookings."
+            )
+        }
+    )
     slot_minutes = Int(
         validate=validate.Range(min=5, max=240),
         metadata={"description": "Length of one booking slot; default 30."},
@@ -60,6 +88,12 @@ class DoctorSchema(Schema):
         fields.Nested(WorkingPeriodSchema),
         max_items=MAX_WORKING_PERIODS,
         error="At most {max} working periods.",
+        metadata={
+            "description": (
+                "Weekly periods in hospital time, not overlapping on a weekday; default []. On "
+                "update the list sent replaces the whole list."
+            )
+        },
     )
     created_at = DateTime(dump_only=True)
     updated_at = DateTime(dump_only=True)
@@ -98,6 +132,6 @@ class DoctorQuery(ListQuery):
     SORTS = ("last_name", "created_at")
 
     department_id = QueryId()
-    specialization = ShortText()
+    specialization = ShortText(metadata={"description": "Exact, ignoring case."})
     is_active = QueryBool()
     include_archived = QueryBool(load_default=False)

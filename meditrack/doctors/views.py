@@ -22,8 +22,9 @@ blp = Blueprint(
 def list_doctors(args):
     """List doctors.
 
-    Every signed-in user. Filter by department and specialization, search with q; archived
-    doctors only for admins. Paged.
+    Every signed-in user. Filter by department and specialization; q searches the names,
+    email, specialization and licence number (every word must appear in one of them).
+    Sorted by last name unless sort says otherwise; archived doctors only for admins. Paged.
     """
     page = service.list_doctors(actor=current_actor(), args=args)
     return page.items, 200, page.headers
@@ -97,7 +98,9 @@ def update_doctor(changes, doctor_id):
 def archive_doctor(doctor_id):
     """Archive a doctor.
 
-    Admins. Refused with 409 has_dependents while the doctor has upcoming appointments.
+    Admins. Refused with 409 has_dependents while the doctor has upcoming appointments
+    (scheduled or checked in, from now on); past and cancelled ones do not block it. An
+    archived doctor keeps their email and licence number reserved.
     """
     doctor = service.get_doctor(actor=current_actor(), doctor_id=doctor_id, with_hours=True)
     require_match(DoctorSchema().dump(doctor))

@@ -30,7 +30,8 @@ def request_emergency_access(data):
 
     Doctors, in an emergency: the exact MRN (as on a wristband) and a reason of at least 20
     characters. For MEDITRACK_EMERGENCY_ACCESS_MINUTES the patient is in the doctor's scope;
-    the grant and every access made under it are audit events the patient sees.
+    the grant and every access made under it are audit events the patient sees. An MRN
+    of no patient, or of an archived one, answers 404 (and is an audit event too).
     """
     grant = service.request_access(actor=current_actor(), data=data)
     location = url_for("emergency.get_emergency_access", access_id=grant.id)

@@ -24,21 +24,42 @@ EARLIEST_BIRTH = "1900-01-01"
 
 class PatientSchema(Schema):
     id = fields.Integer(dump_only=True)
-    mrn = fields.String(dump_only=True, metadata={"description": "Medical record number."})
+    mrn = fields.String(
+        dump_only=True,
+        metadata={
+            "description": (
+                "Medical record number: ten digits (nine random, then a Luhn check digit), given "
+                "once and never changed."
+            )
+        },
+    )
     first_name = ShortText(required=True)
     last_name = ShortText(required=True)
-    date_of_birth = Date(required=True)
-    gender = fields.String(validate=validate.OneOf(GENDERS), metadata={"example": "female"})
-    email = Email(allow_none=True)
+    date_of_birth = Date(required=True, metadata={"description": "From 1900-01-01 to today."})
+    gender = fields.String(
+        validate=validate.OneOf(GENDERS),
+        metadata={"example": "female", "description": "Default unknown."},
+    )
+    email = Email(allow_none=True, metadata={"description": "Need not be unique."})
     phone = Phone()
     address = FreeText()
-    department_id = Id(allow_none=True)
+    department_id = Id(
+        allow_none=True, metadata={"description": "An existing department (else 422)."}
+    )
     department = fields.Nested(DepartmentRefSchema, dump_only=True, allow_none=True)
     blood_type = fields.String(allow_none=True, validate=validate.OneOf(BLOOD_TYPES))
     allergies = FreeText()
     emergency_contact_name = ShortText(allow_none=True)
     emergency_contact_phone = Phone()
-    user_id = Id(allow_none=True)
+    user_id = Id(
+        allow_none=True,
+        metadata={
+            "description": (
+                "The patient's login, set by admins only (else 403): an active account with the "
+                "role patient that has no patient record (else 422)."
+            )
+        },
+    )
     created_at = DateTime(dump_only=True)
     updated_at = DateTime(dump_only=True)
 

@@ -26,8 +26,10 @@ def list_patients(args):
     """List the patients the caller may see.
 
     Admins and receptionists see every patient, a doctor the patients in their scope, a
-    patient their own record. Search by name or MRN with q, filter by birth date, gender and
-    department. Paged, with X-Total-Count and Link.
+    patient their own record (a list of one). q searches the first and last name, MRN,
+    email and phone (every word must appear in one of them); filter by birth date, gender
+    and department. Sorted by last name unless sort says otherwise. Paged, with
+    X-Total-Count and Link.
     """
     page = service.list_patients(actor=current_actor(), args=args)
     return page.items, 200, page.headers

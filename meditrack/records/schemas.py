@@ -4,14 +4,34 @@ from meditrack.core.schemas import Date, DateTime, FreeText, Id, QueryBool, Sche
 
 class RecordSchema(Schema):
     id = fields.Integer(dump_only=True)
-    patient_id = fields.Integer(dump_only=True)
-    doctor_id = fields.Integer(dump_only=True)
-    appointment_id = Id(allow_none=True)
-    record_date = Date(metadata={"description": "Default: today in hospital time."})
+    patient_id = fields.Integer(
+        dump_only=True, metadata={"description": "The patient in the path of the create."}
+    )
+    doctor_id = fields.Integer(
+        dump_only=True, metadata={"description": "The doctor who wrote it: always the caller."}
+    )
+    appointment_id = Id(
+        allow_none=True,
+        metadata={
+            "description": (
+                "The visit: an appointment of the same patient that is not archived (any status, "
+                "any doctor), else 422."
+            )
+        },
+    )
+    record_date = Date(
+        metadata={
+            "description": (
+                "The day the record is about. Default: today in hospital time; not in the future."
+            )
+        }
+    )
     diagnosis = FreeText(required=True, allow_none=False, min_length=1)
     treatment = FreeText()
     notes = FreeText()
-    created_by = fields.Integer(dump_only=True)
+    created_by = fields.Integer(
+        dump_only=True, metadata={"description": "The user id of the author."}
+    )
     created_at = DateTime(dump_only=True)
     updated_at = DateTime(dump_only=True)
 

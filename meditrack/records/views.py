@@ -26,7 +26,8 @@ def list_records(args, patient_id):
     """List a patient's medical records, newest first.
 
     Admins, the patient, and doctors whose scope holds the patient; receptionists never.
-    Search with q; paged.
+    Newest record_date first unless sort says otherwise; q searches the diagnosis,
+    treatment and notes (every word must appear in one of them). Paged.
     """
     page = service.list_records(actor=current_actor(), patient_id=patient_id, args=args)
     return page.items, 200, page.headers
@@ -39,7 +40,8 @@ def list_records(args, patient_id):
 def create_record(data, patient_id):
     """Write a medical record for a patient (their doctors).
 
-    Doctors whose scope holds the patient (including under emergency access).
+    Doctors whose scope holds the patient (including under emergency access); a patient
+    outside it answers 404, as one that does not exist. The caller is the record's doctor.
     """
     record = service.create_record(actor=current_actor(), patient_id=patient_id, data=data)
     return record, 201, {"Location": url_for("records.get_record", record_id=record.id)}

@@ -6,26 +6,51 @@ from meditrack.users.models import ROLE_VALUES
 class UserSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = ShortText()
-    email = Email()
+    email = Email(metadata={"description": "Unique without regard to case; cannot be changed."})
     role = fields.String(validate=validate.OneOf(ROLE_VALUES))
-    is_active = Bool()
+    is_active = Bool(
+        metadata={"description": "false: the account cannot sign in or use its tokens."}
+    )
     patient_id = fields.Function(
         lambda user: user.patient.id if user.patient else None,
         dump_only=True,
-        metadata={"type": "integer", "nullable": True},
+        metadata={
+            "type": "integer",
+            "nullable": True,
+            "description": "The patient record linked to the account.",
+        },
     )
     doctor_id = fields.Function(
         lambda user: user.doctor.id if user.doctor else None,
         dump_only=True,
-        metadata={"type": "integer", "nullable": True},
+        metadata={
+            "type": "integer",
+            "nullable": True,
+            "description": "The doctor record linked to the account.",
+        },
     )
     created_at = DateTime(dump_only=True)
 
 
 class UserUpdateSchema(Schema):
     name = ShortText()
-    role = fields.String(validate=validate.OneOf(ROLE_VALUES))
-    is_active = Bool()
+    role = fields.String(
+        validate=validate.OneOf(ROLE_VALUES),
+        metadata={
+            "description": (
+                "Applies from the user's next request. The last active admin cannot be demoted "
+                "(409)."
+            )
+        },
+    )
+    is_active = Bool(
+        metadata={
+            "description": (
+                "false deactivates: the account's tokens stop working at once. The last active "
+                "admin cannot be deactivated (409)."
+            )
+        }
+    )
 
 
 class UserQuery(ListQuery):

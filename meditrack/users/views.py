@@ -13,7 +13,8 @@ blp = Blueprint("users", __name__, url_prefix="/users", description="Accounts (a
 def list_users(args):
     """List accounts.
 
-    Admins. Filter by role, search name and email with q; paged.
+    Admins. Filter by role; q searches the name and email (every word must appear in one
+    of them). Sorted by name unless sort says otherwise; paged.
     """
     page = service.list_users(actor=current_actor(), args=args)
     return page.items, 200, page.headers
