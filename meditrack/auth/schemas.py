@@ -24,9 +24,13 @@ def password_problem(password: str, *, email: str | None, name: str | None) -> s
 
 
 class RegisterSchema(Schema):
-    name = ShortText(required=True)
+    name = ShortText(required=True, metadata={"example": "Amelia Watson"})
     email = Email(
-        required=True, metadata={"description": "Unique without regard to case (409 duplicate)."}
+        required=True,
+        metadata={
+            "description": "Unique without regard to case (409 duplicate).",
+            "example": "amelia.watson@mail.example",
+        },
     )
     password = Password(
         description="Not the email or the name (ignoring case and surrounding spaces)."

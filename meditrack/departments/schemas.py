@@ -7,11 +7,12 @@ class DepartmentSchema(Schema):
     name = ShortText(
         required=True,
         metadata={
-            "description": "Unique without regard to case or surrounding spaces (409 duplicate)."
+            "description": "Unique without regard to case or surrounding spaces (409 duplicate).",
+            "example": "Cardiology",
         },
     )
     description = FreeText()
-    location = ShortText(allow_none=True)
+    location = ShortText(allow_none=True, metadata={"example": "Building A, floor 2"})
     phone = Phone()
     doctor_count = fields.Integer(
         dump_only=True,

@@ -42,8 +42,8 @@ class WorkingPeriodSchema(Schema):
 
 class DoctorSchema(Schema):
     id = fields.Integer(dump_only=True)
-    first_name = ShortText(required=True)
-    last_name = ShortText(required=True)
+    first_name = ShortText(required=True, metadata={"example": "Grace"})
+    last_name = ShortText(required=True, metadata={"example": "Okafor"})
     email = Email(
         required=True,
         metadata={
@@ -54,7 +54,7 @@ class DoctorSchema(Schema):
         },
     )
     phone = Phone()
-    specialization = ShortText(required=True)
+    specialization = ShortText(required=True, metadata={"example": "Cardiology"})
     license_number = ShortText(
         allow_none=True,
         metadata={"description": "Unique among doctors, archived ones included (409 duplicate)."},

@@ -13,7 +13,12 @@ class EmergencyAccessRequestSchema(Schema):
         validate=validate.Length(min=1, max=16),
         metadata={"description": "The patient's exact MRN (e.g. from a wristband)."},
     )
-    reason = FreeText(required=True, allow_none=False, min_length=REASON_MIN)
+    reason = FreeText(
+        required=True,
+        allow_none=False,
+        min_length=REASON_MIN,
+        metadata={"example": "Unconscious on arrival; allergies and medication unknown."},
+    )
 
 
 class EmergencyAccessSchema(Schema):

@@ -33,9 +33,12 @@ class PatientSchema(Schema):
             )
         },
     )
-    first_name = ShortText(required=True)
-    last_name = ShortText(required=True)
-    date_of_birth = Date(required=True, metadata={"description": "From 1900-01-01 to today."})
+    first_name = ShortText(required=True, metadata={"example": "Amelia"})
+    last_name = ShortText(required=True, metadata={"example": "Watson"})
+    date_of_birth = Date(
+        required=True,
+        metadata={"description": "From 1900-01-01 to today.", "example": "1984-03-14"},
+    )
     gender = fields.String(
         validate=validate.OneOf(GENDERS),
         metadata={"example": "female", "description": "Default unknown."},

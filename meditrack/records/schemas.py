@@ -26,8 +26,10 @@ class RecordSchema(Schema):
             )
         }
     )
-    diagnosis = FreeText(required=True, allow_none=False, min_length=1)
-    treatment = FreeText()
+    diagnosis = FreeText(
+        required=True, allow_none=False, min_length=1, metadata={"example": "Seasonal asthma"}
+    )
+    treatment = FreeText(metadata={"example": "Salbutamol inhaler as needed"})
     notes = FreeText()
     created_by = fields.Integer(
         dump_only=True, metadata={"description": "The user id of the author."}
