@@ -9,6 +9,7 @@ back (core/transaction.py).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from flask import g, has_request_context, request
 from sqlalchemy import insert, select
@@ -29,22 +30,31 @@ from meditrack.users.models import Role, User
 Subject = tuple[int | None, int | None]  # (resource_id, patient_id)
 
 
+@dataclass(frozen=True)
+class Who:
+    """Who an event is about when nobody is signed in yet (a sign-in names its account)."""
+
+    user_id: int | None = None
+    role: str | None = None
+
+
 def _event(
     action: Action,
     resource_type: str,
-    resource_id: int | None,
-    patient_id: int | None,
-    outcome: Outcome,
-    actor: Actor | None,
-    actor_id: int | None,
-    actor_role: str | None,
+    *,
+    resource_id: int | None = None,
+    patient_id: int | None = None,
+    outcome: Outcome = Outcome.SUCCESS,
+    who: Actor | Who | None = None,
     details: dict | None = None,
 ) -> dict:
     """An event's row. Its ids are taken now: a row it names must be flushed already.
+    `who` is the signed-in caller unless given.
 
     An event about a grant names it; any other event of a doctor about a patient under
     their active emergency access names that grant (read once per request)."""
-    actor = actor or optional_actor()
+    who = who or optional_actor() or Who()
+    actor = who if isinstance(who, Actor) else None
     in_request = has_request_context()
     if resource_type == emergency_service.RESOURCE_TYPE:
         emergency_access_id = resource_id
@@ -52,8 +62,8 @@ def _event(
         emergency_access_id = emergency_service.grant_over(actor, patient_id)
     return {
         "occurred_at": timeutil.now(),
-        "actor_id": actor.user_id if actor else actor_id,
-        "actor_role": str(actor.role) if actor else actor_role,
+        "actor_id": who.user_id,
+        "actor_role": str(who.role) if who.role is not None else None,
         "action": str(action),
         "resource_type": resource_type,
         "resource_id": resource_id,
@@ -90,16 +100,15 @@ def record(
     details: dict | None = None,
 ) -> None:
     """Write an event in the current transaction."""
+    who = actor or (Who(actor_id, actor_role) if actor_id or actor_role else None)
     event = _event(
         action,
         resource_type,
-        resource_id,
-        patient_id,
-        outcome,
-        actor,
-        actor_id,
-        actor_role,
-        details,
+        resource_id=resource_id,
+        patient_id=patient_id,
+        outcome=outcome,
+        who=who,
+        details=details,
     )
     _write([event])
 
@@ -108,9 +117,7 @@ def record_many(action: Action, resource_type: str, subjects: Iterable[Subject])
     """One event per subject, written in one batch."""
     _write(
         [
-            _event(
-                action, resource_type, resource_id, patient_id, Outcome.SUCCESS, None, None, None
-            )
+            _event(action, resource_type, resource_id=resource_id, patient_id=patient_id)
             for resource_id, patient_id in subjects
         ]
     )
@@ -133,16 +140,15 @@ def record_after_failure(
     failed PostgreSQL transaction would refuse."""
 
     def write(_error: BaseException) -> None:
+        who = Who(actor_id, actor_role) if actor_id or actor_role else None
         row = _event(
             action,
             resource_type,
-            resource_id,
-            patient_id,
-            outcome,
-            None,
-            actor_id,
-            actor_role,
-            details,
+            resource_id=resource_id,
+            patient_id=patient_id,
+            outcome=outcome,
+            who=who,
+            details=details,
         )
         _write([row])
 
