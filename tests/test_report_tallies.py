@@ -23,6 +23,7 @@ from meditrack.core import timeutil
 from meditrack.extensions import db
 from meditrack.reports import service
 from meditrack.reports.models import AppointmentTally
+from meditrack.reports.scope import Scope, Window
 from tests.scheduling_helpers import booked, future
 
 MICROSECOND = timedelta(microseconds=1)
@@ -281,10 +282,10 @@ def test_reports_from_tallies_match_the_appointments(app, monkeypatch, busy_fort
         for first, last in windows:
             for department_id in (None, *busy_fortnight):
                 expected = expected_figures(tz, first, last, department_id)
-                window = service.Window(
+                window = Window(
                     first, last, timeutil.day_bounds(first)[0], timeutil.day_bounds(last)[1]
                 )
-                scope = service.Scope(window, department_id, None)
+                scope = Scope(window, department_id, None)
                 overview = service.overview(scope)
                 assert overview["appointments"] == expected["appointments"]
                 lead = overview["avg_lead_time_days"]

@@ -9,11 +9,11 @@ from icalendar import Calendar, Event
 from sqlalchemy import select
 
 from meditrack.appointments.models import Appointment, Status
-from meditrack.appointments.schemas import window
 from meditrack.appointments.service import LOAD
 from meditrack.audit import service as audit
 from meditrack.audit.models import Action
 from meditrack.core.errors import Forbidden
+from meditrack.core.schemas import window
 from meditrack.doctors.models import Doctor
 from meditrack.extensions import db
 from meditrack.patients import service as patients_service

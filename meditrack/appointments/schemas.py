@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from marshmallow import ValidationError, validates_schema
 
 from meditrack.appointments.models import STATUS_VALUES
 from meditrack.appointments.rules import MAX_MINUTES, MIN_MINUTES
-from meditrack.core import timeutil
 from meditrack.core.pagination import ListQuery
 from meditrack.core.schemas import (
+    DAYS,
     Date,
     DateTime,
     FreeText,
@@ -17,6 +15,7 @@ from meditrack.core.schemas import (
     QueryBool,
     QueryId,
     Schema,
+    WindowQuery,
     fields,
     validate,
 )
@@ -143,61 +142,6 @@ class HistoryEntrySchema(Schema):
         metadata={"description": "The times after the change (a move shows the new ones)."}
     )
     end_time = DateTime()
-
-
-#: The years DateTime takes, for days too: a day's bounds, and the days after it in a
-#: range, then always fit in a datetime.
-DAYS = validate.Range(
-    min=date(1900, 1, 1), max=date(2999, 12, 31), error="The year must be between 1900 and 2999."
-)
-
-
-class DayOrInstant(fields.Field):
-    """A date (a whole day in hospital time) or an RFC 3339 datetime."""
-
-    #: How the OpenAPI document describes it.
-    SPEC = {
-        "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
-    }
-
-    def __init__(self, **kwargs):
-        kwargs["metadata"] = {**self.SPEC, **kwargs.get("metadata", {})}
-        super().__init__(**kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and len(value) == 10:
-            return DAYS(Date()._deserialize(value, attr, data))
-        return DateTime()._deserialize(value, attr, data)
-
-
-def window(args) -> tuple[datetime | None, datetime | None]:
-    """`from` inclusive; `to` inclusive as a date (the whole day), exclusive as a datetime.
-
-    `args` is a loaded WindowQuery: `from` and `to` arrive under their attribute names.
-    """
-    start, end = args.get("start"), args.get("end")
-    if isinstance(start, date) and not isinstance(start, datetime):
-        start = timeutil.day_bounds(start)[0]
-    if isinstance(end, date) and not isinstance(end, datetime):
-        end = timeutil.day_bounds(end)[1]
-    return start, end
-
-
-class WindowQuery(Schema):
-    class Meta:
-        unknown = "exclude"
-
-    start = DayOrInstant(data_key="from", metadata={"description": "Inclusive; date or datetime."})
-    end = DayOrInstant(
-        data_key="to",
-        metadata={"description": "A date includes that whole day; a datetime is exclusive."},
-    )
-
-    @validates_schema
-    def _ordered(self, data, **kwargs):
-        start, end = window(data)
-        if start and end and end <= start:
-            raise ValidationError({"to": ["The end of the range must be after its start."]})
 
 
 _ONE_STATUS = " *(" + "|".join(STATUS_VALUES) + ") *"

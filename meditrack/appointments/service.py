@@ -36,11 +36,11 @@ from meditrack.appointments.rules import (
     InvalidTransition,
     OutsideWorkingHours,
 )
-from meditrack.appointments.schemas import window
 from meditrack.core import timeutil, transaction
 from meditrack.core.errors import FieldError, Forbidden, NotFound, about_patient
 from meditrack.core.lookup import label_of, referenced, visible_or_404
 from meditrack.core.pagination import Page, order_by, paginate
+from meditrack.core.schemas import window
 from meditrack.departments.models import Department
 from meditrack.doctors import service as doctors_service
 from meditrack.doctors.models import Doctor

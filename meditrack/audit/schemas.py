@@ -1,7 +1,6 @@
-from meditrack.appointments.schemas import WindowQuery
 from meditrack.audit.models import Action, Outcome
 from meditrack.core.pagination import ListQuery
-from meditrack.core.schemas import DateTime, QueryId, Schema, fields, validate
+from meditrack.core.schemas import DateTime, QueryId, Schema, WindowQuery, fields, validate
 
 RESOURCE_TYPES = ("patient", "appointment", "record", "user", "report", "emergency_access")
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from flask import g, has_request_context, request
 from sqlalchemy import insert, select
 
-from meditrack.appointments.schemas import window
 from meditrack.audit.models import Action, AuditEvent, Outcome
 from meditrack.core import timeutil, transaction
 from meditrack.core.errors import Forbidden
 from meditrack.core.lookup import referenced
 from meditrack.core.pagination import Page, order_by, paginate
+from meditrack.core.schemas import window
 from meditrack.emergency import service as emergency_service
 from meditrack.extensions import db
 from meditrack.patients import service as patients_service

@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 
 import marshmallow as ma
-from marshmallow import ValidationError, fields, pre_load, validate
+from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
 from meditrack.core import timeutil
 from meditrack.core.errors import MAX_ERRORS
@@ -249,3 +249,61 @@ class ClockTime(fields.Time):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else value.strftime("%H:%M")
+
+
+# A window of time in a query: `from` and `to` ----------------------------------------
+
+
+#: The years DateTime takes, for days too: a day's bounds, and the days after it in a
+#: range, then always fit in a datetime.
+DAYS = validate.Range(
+    min=date(1900, 1, 1), max=date(2999, 12, 31), error="The year must be between 1900 and 2999."
+)
+
+
+class DayOrInstant(fields.Field):
+    """A date (a whole day in hospital time) or an RFC 3339 datetime."""
+
+    #: How the OpenAPI document describes it.
+    SPEC = {
+        "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
+    }
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {**self.SPEC, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and len(value) == 10:
+            return DAYS(Date()._deserialize(value, attr, data))
+        return DateTime()._deserialize(value, attr, data)
+
+
+def window(args) -> tuple[datetime | None, datetime | None]:
+    """`from` inclusive; `to` inclusive as a date (the whole day), exclusive as a datetime.
+
+    `args` is a loaded WindowQuery: `from` and `to` arrive under their attribute names.
+    """
+    start, end = args.get("start"), args.get("end")
+    if isinstance(start, date) and not isinstance(start, datetime):
+        start = timeutil.day_bounds(start)[0]
+    if isinstance(end, date) and not isinstance(end, datetime):
+        end = timeutil.day_bounds(end)[1]
+    return start, end
+
+
+class WindowQuery(Schema):
+    class Meta:
+        unknown = "exclude"
+
+    start = DayOrInstant(data_key="from", metadata={"description": "Inclusive; date or datetime."})
+    end = DayOrInstant(
+        data_key="to",
+        metadata={"description": "A date includes that whole day; a datetime is exclusive."},
+    )
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        start, end = window(data)
+        if start and end and end <= start:
+            raise ValidationError({"to": ["The end of the range must be after its start."]})

@@ -1,6 +1,14 @@
-from meditrack.appointments.schemas import WindowQuery
 from meditrack.core.pagination import ListQuery
-from meditrack.core.schemas import DateTime, FreeText, QueryBool, QueryId, Schema, fields, validate
+from meditrack.core.schemas import (
+    DateTime,
+    FreeText,
+    QueryBool,
+    QueryId,
+    Schema,
+    WindowQuery,
+    fields,
+    validate,
+)
 
 #: A reason short enough to be a shrug ("emergency") is refused: it is what the patient
 #: and the admins read later to judge the access.

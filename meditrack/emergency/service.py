@@ -10,11 +10,11 @@ from datetime import timedelta
 from flask import current_app, has_app_context
 from sqlalchemy import and_, not_, select
 
-from meditrack.appointments.schemas import window
 from meditrack.core import timeutil, transaction
 from meditrack.core.errors import Conflict, Forbidden, NotFound
 from meditrack.core.lookup import referenced
 from meditrack.core.pagination import Page, order_by, paginate
+from meditrack.core.schemas import window
 from meditrack.doctors.models import Doctor
 from meditrack.emergency.models import EmergencyAccess
 from meditrack.extensions import db

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import and_, func, literal, select
@@ -21,60 +20,17 @@ from sqlalchemy.orm import selectinload
 
 from meditrack.appointments.models import Appointment, Status
 from meditrack.core import timeutil
-from meditrack.core.errors import Forbidden
-from meditrack.core.lookup import referenced
 from meditrack.departments.models import Department
 from meditrack.doctors.models import Doctor
 from meditrack.extensions import db
 from meditrack.patients.models import GENDERS, Patient
-from meditrack.permissions import STAFF, Actor, require_role
 from meditrack.reports import tallies
 from meditrack.reports.available import available_minutes
-from meditrack.reports.schemas import DEFAULT_DAYS
+from meditrack.reports.scope import Scope
 from meditrack.reports.sql import as_date, exact_sum, local_date, next_day, summed_micros
-from meditrack.users.models import Role
 
 AGE_BANDS = (("0-17", 18), ("18-34", 35), ("35-49", 50), ("50-64", 65), ("65+", None))
 STATUSES = [status.value for status in Status]
-
-
-@dataclass(frozen=True)
-class Window:
-    first: date
-    last: date
-    start: datetime  # UTC, inclusive
-    end: datetime  # UTC, exclusive
-
-    @property
-    def days(self) -> int:
-        return (self.last - self.first).days + 1
-
-
-@dataclass(frozen=True)
-class Scope:
-    window: Window
-    department_id: int | None
-    doctor_id: int | None
-
-
-def scope(*, actor: Actor, args: Mapping, report: str) -> Scope:
-    """Who may run the report, over which days and filters."""
-    if actor.role == Role.DOCTOR and report in ("doctors", "daily"):
-        if actor.doctor_id is None:
-            raise Forbidden("Your account is not linked to a doctor.")
-        if args.get("doctor_id") not in (None, actor.doctor_id):
-            raise Forbidden("Doctors see their own figures only.")
-        args = {**args, "doctor_id": actor.doctor_id}
-    else:
-        require_role(actor, *STAFF)
-    if args.get("department_id") is not None:
-        referenced(Department, args["department_id"], "department_id")
-    if args.get("doctor_id") is not None:
-        referenced(Doctor, args["doctor_id"], "doctor_id", allow_archived=True)
-    last = args.get("end") or timeutil.today()
-    first = args.get("start") or last - timedelta(days=DEFAULT_DAYS - 1)
-    window = Window(first, last, timeutil.day_bounds(first)[0], timeutil.day_bounds(last)[1])
-    return Scope(window, args.get("department_id"), args.get("doctor_id"))
 
 
 # Building blocks -------------------------------------------------------------------------

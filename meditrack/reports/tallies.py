@@ -8,17 +8,14 @@ only: the tallies have no doctor, and a doctor's year is a few thousand rows.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Subquery, and_, literal, or_, select, union_all
 
 from meditrack.appointments.models import Appointment
 from meditrack.core import timeutil
 from meditrack.reports.models import AppointmentTally
+from meditrack.reports.scope import Scope
 from meditrack.reports.sql import micros_between
-
-if TYPE_CHECKING:
-    from meditrack.reports.service import Scope
 
 HOUR = timedelta(hours=1)
 

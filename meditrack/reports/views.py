@@ -19,6 +19,7 @@ from meditrack.reports.schemas import (
     OverviewSchema,
     ReportQuery,
 )
+from meditrack.reports.scope import Scope, covered
 
 blp = Blueprint(
     "reports",
@@ -44,17 +45,15 @@ class Report:
 
     path: str  # under /reports, e.g. "appointments/daily"
     operation: str  # the operationIds' stem, e.g. "appointments_daily"
-    scope: str  # the report's name for service.scope (who may see which rows)
-    compute: Callable[[service.Scope], Any]
+    scope: str  # the report's name for scope.covered (who may see which rows)
+    compute: Callable[[Scope], Any]
     schema: ma.Schema
     chart: Callable | None
     summary: str
     description: str
 
 
-def _answer(
-    name: str, scope: service.Scope, data, schema, fmt: str, chart: Callable | None
-) -> Response:
+def _answer(name: str, scope: Scope, data, schema, fmt: str, chart: Callable | None) -> Response:
     window = scope.window
     if fmt == "json":
         return jsonify(schema.dump(data))
@@ -78,7 +77,7 @@ def _answer(
 
 def _register(report: Report) -> None:
     def answer(args, fmt: str) -> Response:
-        scope = service.scope(actor=current_actor(), args=args, report=report.scope)
+        scope = covered(actor=current_actor(), args=args, report=report.scope)
         data = report.compute(scope)
         return _answer(report.path, scope, data, report.schema, fmt, report.chart)
 
