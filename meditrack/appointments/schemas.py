@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, validates_schema
 
-from meditrack.appointments.models import STATUS_VALUES
+from meditrack.appointments.models import STATUS_VALUES, Appointment, TimeOff
 from meditrack.appointments.rules import MAX_MINUTES, MIN_MINUTES
 from meditrack.core.pagination import ListQuery
 from meditrack.core.schemas import (
@@ -150,7 +150,7 @@ STATUS_LIST = f"^({_ONE_STATUS}(,{_ONE_STATUS})*)?$"
 
 
 class AppointmentQuery(ListQuery, WindowQuery):
-    SORTS = ("start_time", "created_at")
+    SORTS = {"start_time": Appointment.start_time, "created_at": Appointment.created_at}
 
     patient_id = QueryId()
     doctor_id = QueryId()
@@ -215,4 +215,4 @@ class TimeOffSchema(Schema):
 
 
 class TimeOffQuery(ListQuery):
-    SORTS = ("start_time",)
+    SORTS = {"start_time": TimeOff.start_time}

@@ -36,6 +36,7 @@ from meditrack.appointments.rules import (
     InvalidTransition,
     OutsideWorkingHours,
 )
+from meditrack.appointments.schemas import AppointmentQuery
 from meditrack.core import timeutil, transaction
 from meditrack.core.errors import FieldError, Forbidden, NotFound, about_patient
 from meditrack.core.lookup import label_of, referenced, visible_or_404
@@ -57,7 +58,6 @@ from meditrack.permissions import (
 )
 from meditrack.users.models import Role
 
-SORTS = {"start_time": Appointment.start_time, "created_at": Appointment.created_at}
 LOAD = (joinedload(Appointment.patient), joinedload(Appointment.doctor))
 #: A list shows only the patient's and the doctor's references (PatientRefSchema,
 #: DoctorRefSchema): their other columns and their departments are left in the database.
@@ -100,7 +100,9 @@ def list_appointments(*, actor: Actor, args: Mapping) -> Page:
         stmt = stmt.where(Appointment.start_time >= start)
     if end is not None:
         stmt = stmt.where(Appointment.start_time < end)
-    return paginate(order_by(stmt, args.get("sort"), SORTS, "start_time", Appointment.id), args)
+    return paginate(
+        order_by(stmt, args.get("sort"), AppointmentQuery.SORTS, "start_time", Appointment.id), args
+    )
 
 
 def get_appointment(

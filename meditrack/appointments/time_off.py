@@ -10,6 +10,7 @@ from meditrack.appointments import rules
 from meditrack.appointments.models import Appointment, TimeOff
 from meditrack.appointments.overlaps import active_overlapping, hold_schedule, time_range
 from meditrack.appointments.rules import AppointmentConflict
+from meditrack.appointments.schemas import TimeOffQuery
 from meditrack.core import timeutil
 from meditrack.core.errors import Forbidden, NotFound
 from meditrack.core.pagination import Page, order_by, paginate
@@ -17,8 +18,6 @@ from meditrack.doctors.models import Doctor
 from meditrack.extensions import db
 from meditrack.permissions import Actor
 from meditrack.users.models import Role
-
-SORTS = {"start_time": TimeOff.start_time}
 
 
 def _is_that_doctor(actor: Actor, doctor: Doctor) -> bool:
@@ -29,7 +28,9 @@ def list_time_off(*, actor: Actor, doctor: Doctor, args: Mapping) -> Page:
     if not (actor.is_staff or _is_that_doctor(actor, doctor)):
         raise Forbidden("Only staff and the doctor see the doctor's time off.")
     stmt = select(TimeOff).where(TimeOff.doctor_id == doctor.id)
-    return paginate(order_by(stmt, args.get("sort"), SORTS, "start_time", TimeOff.id), args)
+    return paginate(
+        order_by(stmt, args.get("sort"), TimeOffQuery.SORTS, "start_time", TimeOff.id), args
+    )
 
 
 def add_time_off(*, actor: Actor, doctor: Doctor, data: Mapping) -> TimeOff:

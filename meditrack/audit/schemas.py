@@ -1,4 +1,4 @@
-from meditrack.audit.models import Action, Outcome
+from meditrack.audit.models import Action, AuditEvent, Outcome
 from meditrack.core.pagination import ListQuery
 from meditrack.core.schemas import DateTime, QueryId, Schema, WindowQuery, fields, validate
 
@@ -63,7 +63,7 @@ class AuditEventSchema(Schema):
 class AccessLogQuery(ListQuery, WindowQuery):
     """Newest first unless sort=occurred_at; `from`/`to` on occurred_at."""
 
-    SORTS = ("occurred_at",)
+    SORTS = {"occurred_at": AuditEvent.occurred_at}
 
     actor_id = QueryId()
     action = fields.String(validate=validate.OneOf([a.value for a in Action]))

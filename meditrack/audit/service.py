@@ -15,6 +15,7 @@ from flask import g, has_request_context, request
 from sqlalchemy import insert, select
 
 from meditrack.audit.models import Action, AuditEvent, Outcome
+from meditrack.audit.schemas import AccessLogQuery
 from meditrack.core import timeutil, transaction
 from meditrack.core.errors import Forbidden
 from meditrack.core.lookup import referenced
@@ -160,9 +161,6 @@ def written() -> list[dict]:
     return transaction.local().get("audit_rows", [])
 
 
-EVENT_SORTS = {"occurred_at": AuditEvent.occurred_at}
-
-
 def _events(actor: Actor, args: Mapping, *conditions) -> Page:
     # Like every id in a query: one that names no user or patient is a 422 naming the field,
     # for admins. A patient reading their log learns nothing of who exists: a filter that
@@ -181,8 +179,8 @@ def _events(actor: Actor, args: Mapping, *conditions) -> Page:
     if end is not None:
         stmt = stmt.where(AuditEvent.occurred_at < end)
     # Newest first by default; the id breaks ties between events of one moment.
-    sorts = {"occurred_at": AuditEvent.occurred_at}
-    return paginate(order_by(stmt, args.get("sort"), sorts, "-occurred_at", AuditEvent.id), args)
+    ordered = order_by(stmt, args.get("sort"), AccessLogQuery.SORTS, "-occurred_at", AuditEvent.id)
+    return paginate(ordered, args)
 
 
 def list_events(*, actor: Actor, args: Mapping) -> Page:

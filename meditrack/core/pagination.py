@@ -21,9 +21,12 @@ MAX_ROWS = MAX_ID
 
 
 class ListQuery(ma.Schema):
-    """Query parameters every list takes. Subclasses name their sorts in SORTS."""
+    """Query parameters every list takes. Each list declares its sorts once, in SORTS: the
+    key a client sends (`sort=-created_at` reverses it) and the column it orders by. The
+    `sort` field takes those keys, the OpenAPI document lists them, and the service
+    orders by the same mapping (`order_by(stmt, args.get("sort"), XQuery.SORTS, ...)`)."""
 
-    SORTS: Sequence[str] = ()
+    SORTS: Mapping[str, ColumnElement] = {}
 
     class Meta:
         unknown = ma.EXCLUDE

@@ -1,5 +1,8 @@
+from sqlalchemy import func
+
 from meditrack.core.pagination import ListQuery
 from meditrack.core.schemas import DateTime, FreeText, Phone, Schema, ShortText, fields
+from meditrack.departments.models import Department
 
 
 class DepartmentSchema(Schema):
@@ -32,4 +35,4 @@ class DepartmentRefSchema(Schema):
 
 
 class DepartmentQuery(ListQuery):
-    SORTS = ("name", "created_at")
+    SORTS = {"name": func.lower(Department.name), "created_at": Department.created_at}

@@ -12,6 +12,7 @@ from meditrack.core.errors import Duplicate, HasDependents
 from meditrack.core.lookup import get_or_404
 from meditrack.core.pagination import Page, order_by, paginate, search
 from meditrack.departments.models import Department
+from meditrack.departments.schemas import DepartmentQuery
 from meditrack.doctors.models import Doctor
 from meditrack.extensions import db
 from meditrack.patients.models import Patient
@@ -20,7 +21,6 @@ from meditrack.users.models import Role
 
 # Names sort case-insensitively, the same on every database (and served by the
 # lower(name) unique index).
-SORTS = {"name": func.lower(Department.name), "created_at": Department.created_at}
 WITH_COUNTS = (undefer(Department.doctor_count), undefer(Department.patient_count))
 SEARCHED = (Department.name, Department.description, Department.location)
 
@@ -28,7 +28,9 @@ SEARCHED = (Department.name, Department.description, Department.location)
 def list_departments(*, args: Mapping) -> Page:
     stmt = select(Department).options(*WITH_COUNTS)
     stmt = stmt.where(*search(args.get("q"), SEARCHED))
-    return paginate(order_by(stmt, args.get("sort"), SORTS, "name", Department.id), args)
+    return paginate(
+        order_by(stmt, args.get("sort"), DepartmentQuery.SORTS, "name", Department.id), args
+    )
 
 
 def get_department(*, department_id: int) -> Department:

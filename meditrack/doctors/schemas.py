@@ -20,6 +20,7 @@ from meditrack.core.schemas import (
     validate,
 )
 from meditrack.departments.schemas import DepartmentRefSchema
+from meditrack.doctors.models import Doctor
 
 #: A week of split shifts needs a few dozen periods at most; the cap keeps a refusal cheap.
 MAX_WORKING_PERIODS = 50
@@ -129,7 +130,7 @@ class DoctorRefSchema(Schema):
 
 
 class DoctorQuery(ListQuery):
-    SORTS = ("last_name", "created_at")
+    SORTS = {"last_name": Doctor.last_name, "created_at": Doctor.created_at}
 
     department_id = QueryId()
     specialization = ShortText(metadata={"description": "Exact, ignoring case."})

@@ -15,11 +15,11 @@ from meditrack.core.lookup import get_or_404, referenced
 from meditrack.core.pagination import Page, order_by, paginate, search
 from meditrack.departments.models import Department
 from meditrack.doctors.models import Doctor, WorkingPeriod
+from meditrack.doctors.schemas import DoctorQuery
 from meditrack.extensions import db
 from meditrack.permissions import Actor, require_admin_for_archived, require_role
 from meditrack.users.models import Role, User
 
-SORTS = {"last_name": Doctor.last_name, "created_at": Doctor.created_at}
 SEARCHED = (
     Doctor.first_name,
     Doctor.last_name,
@@ -43,7 +43,9 @@ def list_doctors(*, actor: Actor, args: Mapping) -> Page:
     if args.get("is_active") is not None:
         stmt = stmt.where(Doctor.is_active == args["is_active"])
     stmt = stmt.where(*search(args.get("q"), SEARCHED))
-    return paginate(order_by(stmt, args.get("sort"), SORTS, "last_name", Doctor.id), args)
+    return paginate(
+        order_by(stmt, args.get("sort"), DoctorQuery.SORTS, "last_name", Doctor.id), args
+    )
 
 
 def get_doctor(

@@ -9,6 +9,7 @@ from meditrack.core.schemas import (
     fields,
     validate,
 )
+from meditrack.emergency.models import EmergencyAccess
 
 #: A reason short enough to be a shrug ("emergency") is refused: it is what the patient
 #: and the admins read later to judge the access.
@@ -44,7 +45,7 @@ class EmergencyAccessSchema(Schema):
 class EmergencyAccessQuery(ListQuery, WindowQuery):
     """Newest first unless sort=starts_at; `from`/`to` on starts_at."""
 
-    SORTS = ("starts_at",)
+    SORTS = {"starts_at": EmergencyAccess.starts_at}
 
     doctor_id = QueryId()
     patient_id = QueryId()

@@ -17,13 +17,13 @@ from meditrack.core.pagination import Page, order_by, paginate
 from meditrack.core.schemas import window
 from meditrack.doctors.models import Doctor
 from meditrack.emergency.models import EmergencyAccess
+from meditrack.emergency.schemas import EmergencyAccessQuery
 from meditrack.extensions import db
 from meditrack.patients.models import Patient
 from meditrack.permissions import Actor, active_emergency_access, require_role
 from meditrack.users.models import Role
 
 RESOURCE_TYPE = "emergency_access"
-SORTS = {"starts_at": EmergencyAccess.starts_at}
 
 
 def request_access(*, actor: Actor, data: Mapping) -> EmergencyAccess:
@@ -74,7 +74,9 @@ def list_grants(*, actor: Actor, args: Mapping) -> Page:
         stmt = stmt.where(EmergencyAccess.starts_at >= start)
     if end is not None:
         stmt = stmt.where(EmergencyAccess.starts_at < end)
-    ordered = order_by(stmt, args.get("sort"), SORTS, "-starts_at", EmergencyAccess.id)
+    ordered = order_by(
+        stmt, args.get("sort"), EmergencyAccessQuery.SORTS, "-starts_at", EmergencyAccess.id
+    )
     return paginate(ordered, args)
 
 

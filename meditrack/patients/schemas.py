@@ -17,7 +17,7 @@ from meditrack.core.schemas import (
     validate,
 )
 from meditrack.departments.schemas import DepartmentRefSchema
-from meditrack.patients.models import BLOOD_TYPES, GENDERS
+from meditrack.patients.models import BLOOD_TYPES, GENDERS, Patient
 
 EARLIEST_BIRTH = "1900-01-01"
 
@@ -82,7 +82,11 @@ class PatientRefSchema(Schema):
 
 
 class PatientQuery(ListQuery):
-    SORTS = ("last_name", "date_of_birth", "created_at")
+    SORTS = {
+        "last_name": Patient.last_name,
+        "date_of_birth": Patient.date_of_birth,
+        "created_at": Patient.created_at,
+    }
 
     date_of_birth = Date()
     department_id = QueryId()

@@ -24,6 +24,7 @@ from meditrack.core.pagination import (
 from meditrack.departments.models import Department
 from meditrack.extensions import db
 from meditrack.patients.models import Patient, PatientTotals, search_text
+from meditrack.patients.schemas import PatientQuery
 from meditrack.permissions import (
     STAFF,
     Actor,
@@ -32,12 +33,6 @@ from meditrack.permissions import (
     require_role,
 )
 from meditrack.users.models import Role, User
-
-SORTS = {
-    "last_name": Patient.last_name,
-    "date_of_birth": Patient.date_of_birth,
-    "created_at": Patient.created_at,
-}
 
 #: Fields each role may change on a patient it can see.
 EDITABLE = {
@@ -65,7 +60,7 @@ def list_patients(*, actor: Actor, args: Mapping) -> Page:
     if args.get("gender"):
         conditions.append(Patient.gender == args["gender"])
     conditions += search_in(args.get("q"), search_text())
-    sort = (SORTS, "last_name")
+    sort = (PatientQuery.SORTS, "last_name")
     if words(args.get("q")):
         return paginate_matches(Patient, conditions, args, *sort)
     total = None

@@ -1,5 +1,6 @@
 from meditrack.core.pagination import ListQuery
 from meditrack.core.schemas import Date, DateTime, FreeText, Id, QueryBool, Schema, fields
+from meditrack.records.models import MedicalRecord
 
 
 class RecordSchema(Schema):
@@ -39,6 +40,6 @@ class RecordSchema(Schema):
 
 
 class RecordQuery(ListQuery):
-    SORTS = ("record_date", "created_at")
+    SORTS = {"record_date": MedicalRecord.record_date, "created_at": MedicalRecord.created_at}
 
     include_archived = QueryBool(load_default=False)

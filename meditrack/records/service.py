@@ -17,9 +17,9 @@ from meditrack.patients import service as patients_service
 from meditrack.patients.models import Patient
 from meditrack.permissions import Actor, patient_scope, require_admin_for_archived, require_role
 from meditrack.records.models import MedicalRecord
+from meditrack.records.schemas import RecordQuery
 from meditrack.users.models import Role
 
-SORTS = {"record_date": MedicalRecord.record_date, "created_at": MedicalRecord.created_at}
 SEARCHED = (MedicalRecord.diagnosis, MedicalRecord.treatment, MedicalRecord.notes)
 READERS = (Role.ADMIN, Role.DOCTOR, Role.PATIENT)
 
@@ -34,7 +34,9 @@ def list_records(*, actor: Actor, patient_id: int, args: Mapping) -> Page:
     if not args.get("include_archived"):
         stmt = stmt.where(MedicalRecord.archived_at.is_(None))
     stmt = stmt.where(*search(args.get("q"), SEARCHED))
-    return paginate(order_by(stmt, args.get("sort"), SORTS, "-record_date", MedicalRecord.id), args)
+    return paginate(
+        order_by(stmt, args.get("sort"), RecordQuery.SORTS, "-record_date", MedicalRecord.id), args
+    )
 
 
 def get_record(*, actor: Actor, record_id: int, include_archived: bool = False) -> MedicalRecord:

@@ -1,6 +1,6 @@
 from meditrack.core.pagination import ListQuery
 from meditrack.core.schemas import Bool, DateTime, Email, Schema, ShortText, fields, validate
-from meditrack.users.models import ROLE_VALUES
+from meditrack.users.models import ROLE_VALUES, User
 
 
 class UserSchema(Schema):
@@ -54,6 +54,6 @@ class UserUpdateSchema(Schema):
 
 
 class UserQuery(ListQuery):
-    SORTS = ("name", "email", "created_at")
+    SORTS = {"name": User.name, "email": User.email, "created_at": User.created_at}
 
     role = fields.String(validate=validate.OneOf(ROLE_VALUES))

@@ -14,8 +14,7 @@ from meditrack.extensions import db
 from meditrack.permissions import Actor, require_role
 from meditrack.users.emails import canonical_email
 from meditrack.users.models import Role, User
-
-SORTS = {"name": User.name, "email": User.email, "created_at": User.created_at}
+from meditrack.users.schemas import UserQuery
 
 
 def list_users(*, actor: Actor, args: Mapping) -> Page:
@@ -24,7 +23,7 @@ def list_users(*, actor: Actor, args: Mapping) -> Page:
     if args.get("role"):
         stmt = stmt.where(User.role == args["role"])
     stmt = stmt.where(*search(args.get("q"), (User.name, User.email)))
-    return paginate(order_by(stmt, args.get("sort"), SORTS, "name", User.id), args)
+    return paginate(order_by(stmt, args.get("sort"), UserQuery.SORTS, "name", User.id), args)
 
 
 def get_user(*, actor: Actor, user_id: int) -> User:
