@@ -88,30 +88,9 @@ def _write(rows: list[dict]) -> None:
         transaction.local().setdefault("audit_rows", []).extend(rows)
 
 
-def record(
-    action: Action,
-    resource_type: str,
-    *,
-    resource_id: int | None = None,
-    patient_id: int | None = None,
-    outcome: Outcome = Outcome.SUCCESS,
-    actor: Actor | None = None,
-    actor_id: int | None = None,
-    actor_role: str | None = None,
-    details: dict | None = None,
-) -> None:
-    """Write an event in the current transaction."""
-    who = actor or (Who(actor_id, actor_role) if actor_id or actor_role else None)
-    event = _event(
-        action,
-        resource_type,
-        resource_id=resource_id,
-        patient_id=patient_id,
-        outcome=outcome,
-        who=who,
-        details=details,
-    )
-    _write([event])
+def record(action: Action, resource_type: str, **event) -> None:
+    """Write an event in the current transaction (`event`: the keywords of _event)."""
+    _write([_event(action, resource_type, **event)])
 
 
 def record_many(action: Action, resource_type: str, subjects: Iterable[Subject]) -> None:
@@ -124,36 +103,16 @@ def record_many(action: Action, resource_type: str, subjects: Iterable[Subject])
     )
 
 
-def record_after_failure(
-    action: Action,
-    resource_type: str,
-    *,
-    resource_id: int | None = None,
-    patient_id: int | None = None,
-    outcome: Outcome = Outcome.DENIED,
-    actor_id: int | None = None,
-    actor_role: str | None = None,
-    details: dict | None = None,
-) -> None:
-    """Keep an event of a request that is about to fail; the request boundary writes it
-    once the request has been rolled back (core/transaction.py, step AUDIT). Its row is
-    made then too: making it may read the database (a doctor's emergency grants), which a
-    failed PostgreSQL transaction would refuse."""
-
-    def write(_error: BaseException) -> None:
-        who = Who(actor_id, actor_role) if actor_id or actor_role else None
-        row = _event(
-            action,
-            resource_type,
-            resource_id=resource_id,
-            patient_id=patient_id,
-            outcome=outcome,
-            who=who,
-            details=details,
-        )
-        _write([row])
-
-    transaction.after_rollback(transaction.Step.AUDIT, write)
+def record_after_failure(action: Action, resource_type: str, **event) -> None:
+    """Keep an event of a request that is about to fail (`event`: the keywords of _event;
+    the outcome is `denied` unless given). The request boundary writes it once the request
+    has been rolled back (core/transaction.py, step AUDIT). Its row is made then too:
+    making it may read the database (a doctor's emergency grants), which a failed
+    PostgreSQL transaction would refuse."""
+    event.setdefault("outcome", Outcome.DENIED)
+    transaction.after_rollback(
+        transaction.Step.AUDIT, lambda _error: record(action, resource_type, **event)
+    )
 
 
 def written() -> list[dict]:

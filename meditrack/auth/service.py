@@ -68,7 +68,7 @@ def login(*, email: str, password: str, ip: str) -> tuple[User, dict]:
     if not user.is_active:
         audit.record_after_failure(Action.LOGIN, "user", resource_id=account_id)
         raise Unauthorized(WRONG_CREDENTIALS)
-    audit.record(Action.LOGIN, "user", resource_id=user.id, actor_id=user.id, actor_role=user.role)
+    audit.record(Action.LOGIN, "user", resource_id=user.id, who=audit.Who(user.id, user.role))
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     tokens.prune_expired_logins(user.id)

@@ -69,8 +69,7 @@ def revoke_reused_login(login: Row) -> None:
         Action.REVOKE,
         "user",
         resource_id=login.user_id,
-        actor_id=login.user_id,
-        actor_role=login.role,
+        who=audit.Who(login.user_id, login.role),
     )
 
 

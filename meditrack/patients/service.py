@@ -173,7 +173,7 @@ def _record_link(actor: Actor, patient: Patient, old_user_id: int | None) -> Non
         "patient",
         resource_id=patient.id,
         patient_id=patient.id,
-        actor=actor,
+        who=actor,
         details={"user_id": [old_user_id, patient.user_id]},
     )
 
