@@ -3,6 +3,15 @@ from meditrack.core.schemas import Bool, DateTime, Email, Schema, ShortText, fie
 from meditrack.users.models import ROLE_VALUES, User
 
 
+def _linked_id(relation: str, description: str) -> fields.Function:
+    """The id of the record linked to the account through `relation`, or null."""
+    return fields.Function(
+        lambda user: getattr(getattr(user, relation), "id", None),
+        dump_only=True,
+        metadata={"type": "integer", "nullable": True, "description": description},
+    )
+
+
 class UserSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = ShortText()
@@ -11,24 +20,8 @@ class UserSchema(Schema):
     is_active = Bool(
         metadata={"description": "false: the account cannot sign in or use its tokens."}
     )
-    patient_id = fields.Function(
-        lambda user: user.patient.id if user.patient else None,
-        dump_only=True,
-        metadata={
-            "type": "integer",
-            "nullable": True,
-            "description": "The patient record linked to the account.",
-        },
-    )
-    doctor_id = fields.Function(
-        lambda user: user.doctor.id if user.doctor else None,
-        dump_only=True,
-        metadata={
-            "type": "integer",
-            "nullable": True,
-            "description": "The doctor record linked to the account.",
-        },
-    )
+    patient_id = _linked_id("patient", "The patient record linked to the account.")
+    doctor_id = _linked_id("doctor", "The doctor record linked to the account.")
     created_at = DateTime(dump_only=True)
 
 
